@@ -1,0 +1,3 @@
+//! fusefs: a lazy squashfs reader and a read-only FUSE filesystem that serves it.
+//!
+//! The crate never parses SIF: it is handed a file, an offset and a length.

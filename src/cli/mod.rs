@@ -1,0 +1,32 @@
+//! Command-line argument structs (clap). Behaviour lives elsewhere: see `commands`.
+
+use clap::{Parser, Subcommand};
+
+pub mod mount;
+pub mod oci;
+pub mod sif;
+
+/// A Kubernetes CRI runtime for Singularity/Apptainer SIF images, with or without root.
+#[derive(Debug, Parser)]
+#[command(name = "sifcri", version, about)]
+pub struct Cli {
+    /// Log filter (error, warn, info, debug, trace, or a tracing directive); default from SIFCRI_LOG, else warn.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read and write SIF files (like the reference siftool).
+    Sif(sif::SifArgs),
+    /// Serve a SIF (or plain squashfs) image read-only through FUSE at DIR.
+    Mount(mount::MountArgs),
+    /// Unmount a directory mounted by `sifcri mount`.
+    Umount(mount::UmountArgs),
+    /// The OCI runtime command group (runtime-spec verbs, like `singularity oci`).
+    Oci(oci::OciArgs),
+}

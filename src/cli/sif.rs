@@ -1,0 +1,7 @@
+//! `sifcri sif …`: arguments of the SIF verbs.
+
+use clap::Args;
+
+/// Arguments of `sifcri sif`.
+#[derive(Debug, Args)]
+pub struct SifArgs {}

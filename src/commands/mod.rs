@@ -1,0 +1,19 @@
+//! Glue between the parsed command line and the library: one function per verb.
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+mod mount;
+mod oci;
+mod sif;
+
+/// Runs the verb the user asked for.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Sif(args) => sif::run(args),
+        Command::Mount(args) => mount::mount(args),
+        Command::Umount(args) => mount::umount(args),
+        Command::Oci(args) => oci::run(args),
+    }
+}

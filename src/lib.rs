@@ -1,0 +1,8 @@
+//! sifcri: a Kubernetes CRI runtime for Singularity/Apptainer SIF images.
+//!
+//! The binary's verbs live in [`cli`] (argument structs) and [`commands`] (glue);
+//! the behaviour lives in the library modules below them.
+
+pub mod cli;
+pub mod commands;
+pub mod logging;
