@@ -1,0 +1,54 @@
+//! Serving a mounted FUSE connection with several worker threads.
+//!
+//! Input: a `/dev/fuse` descriptor mounted by [`super::mount_direct`],
+//! [`super::mount_fusermount`] or anyone else (a container runtime that mounted it
+//! in a user namespace), and a `fuser::Filesystem`. fuser gives each worker its own
+//! clone of the descriptor (`FUSE_DEV_IOC_CLONE`), so requests are read in parallel.
+
+use std::os::fd::OwnedFd;
+
+use fuser::{Config, Filesystem, Session, SessionACL};
+
+use super::MountError;
+
+/// A FUSE connection whose INIT handshake is done: the mount is ready.
+pub struct Server<FS: Filesystem> {
+    session: Session<FS>,
+}
+
+impl<FS: Filesystem> std::fmt::Debug for Server<FS> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").finish_non_exhaustive()
+    }
+}
+
+impl<FS: Filesystem> Server<FS> {
+    /// Answers the kernel's INIT request on `fd`, so that the mount serves requests
+    /// once [`Server::run`] is called. Blocks until the kernel sends INIT, which it
+    /// does as soon as the connection is mounted.
+    ///
+    /// The kernel already keeps other users out unless the mount has `allow_other`, so
+    /// fuser's own per-request uid filter is off.
+    pub fn start(filesystem: FS, fd: OwnedFd, threads: usize) -> Result<Self, MountError> {
+        let mut config = Config::default();
+        config.n_threads = Some(threads.max(1));
+        config.clone_fd = true;
+        let session = Session::from_fd(filesystem, fd, SessionACL::All, config)
+            .map_err(MountError::Session)?;
+        Ok(Server { session })
+    }
+
+    /// Serves requests until the filesystem is unmounted (the workers then read
+    /// `ENODEV`) and returns.
+    pub fn run(self) -> Result<(), MountError> {
+        self.session.run().map_err(MountError::Session)
+    }
+}
+
+/// A sensible number of workers: the machine's CPUs, at least 2, at most 8.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 8)
+}
