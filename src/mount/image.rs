@@ -1,0 +1,109 @@
+//! Finds the squashfs to serve in an image file: a SIF's squashfs partition, or a
+//! plain squashfs file as a whole.
+//!
+//! Input: the path given to `sifcri mount` and its `--partition`; output: the open
+//! file with the byte range of the squashfs, for `fusefs::Source`.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::sif::{DescriptorId, FsType, Sif};
+
+use super::Error;
+
+/// squashfs' magic, little-endian, at offset 0 of the filesystem.
+const SQUASHFS_MAGIC: &[u8; 4] = b"hsqs";
+
+/// The squashfs byte range of an image.
+#[derive(Debug)]
+pub struct ImageSource {
+    /// The image file.
+    pub file: File,
+    /// Where the squashfs starts.
+    pub offset: u64,
+    /// How long it is.
+    pub len: u64,
+    /// The image path, for messages and mountinfo.
+    pub path: PathBuf,
+}
+
+impl ImageSource {
+    /// Opens `path`: a SIF (its primary system partition, or descriptor `partition`)
+    /// or a plain squashfs file (then `partition` must be `None`).
+    pub fn open(path: &Path, partition: Option<u32>) -> Result<Self, Error> {
+        let read_err = |source| Error::ReadImage {
+            path: path.to_owned(),
+            source,
+        };
+        let mut file = File::open(path).map_err(read_err)?;
+        let mut prefix = Vec::with_capacity(crate::sif::PREFIX_LEN);
+        (&mut file)
+            .take(crate::sif::PREFIX_LEN as u64)
+            .read_to_end(&mut prefix)
+            .map_err(read_err)?;
+        if crate::sif::is_sif(&prefix) {
+            return Self::from_sif(file, path, partition);
+        }
+        if !prefix.starts_with(SQUASHFS_MAGIC) {
+            return Err(Error::NotAnImage {
+                path: path.to_owned(),
+            });
+        }
+        if partition.is_some() {
+            return Err(Error::PartitionOfPlainSquashfs {
+                path: path.to_owned(),
+            });
+        }
+        let len = file.metadata().map_err(read_err)?.len();
+        Ok(ImageSource {
+            file,
+            offset: 0,
+            len,
+            path: path.to_owned(),
+        })
+    }
+
+    fn from_sif(file: File, path: &Path, partition: Option<u32>) -> Result<Self, Error> {
+        let sif = Sif::open(path).map_err(|source| Error::Sif {
+            path: path.to_owned(),
+            source,
+        })?;
+        let missing = |what: String| Error::NoPartition {
+            path: path.to_owned(),
+            what,
+        };
+        let desc = match partition {
+            Some(id) => sif
+                .descriptor(DescriptorId(id))
+                .ok_or_else(|| missing(format!("descriptor {id}")))?,
+            None => sif
+                .primary_partition()
+                .ok_or_else(|| missing("primary system partition".to_owned()))?,
+        };
+        let id = desc.id().0;
+        match desc.partition() {
+            Some(info) if info.fs == FsType::Squashfs => {}
+            Some(info) => {
+                return Err(Error::NotSquashfs {
+                    path: path.to_owned(),
+                    id,
+                    kind: format!("a {:?} partition", info.fs),
+                })
+            }
+            None => {
+                return Err(Error::NotSquashfs {
+                    path: path.to_owned(),
+                    id,
+                    kind: "not a partition".to_owned(),
+                })
+            }
+        }
+        Ok(ImageSource {
+            file,
+            offset: desc.offset(),
+            len: desc.size(),
+            path: path.to_owned(),
+        })
+    }
+}
