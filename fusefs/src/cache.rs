@@ -1,0 +1,205 @@
+//! Bounded, sharded CLOCK caches for decompressed blocks and decoded structures.
+//!
+//! Keys are image offsets or inode references (`u64`); values are cheap clones (`Arc`).
+//! Each shard has its own lock held only for the map lookup or insert, never while a
+//! block is read or decompressed, so concurrent FUSE workers do not serialize.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Mutex;
+
+/// Memory limits of an open image's caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// Total bytes shared by all caches (metadata, inodes, directories, data blocks).
+    pub bytes: u64,
+    /// Number of independently locked shards per cache (rounded up to a power of two).
+    pub shards: usize,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            bytes: 64 << 20,
+            shards: 16,
+        }
+    }
+}
+
+/// A multiplicative hasher for `u64` keys (keys are offsets, not attacker-chosen hashes).
+#[derive(Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+pub(crate) type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
+
+struct Slot<V> {
+    key: u64,
+    value: V,
+    weight: usize,
+    referenced: bool,
+}
+
+struct Shard<V> {
+    map: KeyMap<usize>,
+    slots: Vec<Option<Slot<V>>>,
+    free: Vec<usize>,
+    hand: usize,
+    used: usize,
+    cap: usize,
+}
+
+impl<V: Clone> Shard<V> {
+    fn get(&mut self, key: u64) -> Option<V> {
+        let idx = *self.map.get(&key)?;
+        let slot = self.slots.get_mut(idx)?.as_mut()?;
+        slot.referenced = true;
+        Some(slot.value.clone())
+    }
+
+    fn insert(&mut self, key: u64, value: V, weight: usize) {
+        if weight > self.cap || self.map.contains_key(&key) {
+            return;
+        }
+        while self.used + weight > self.cap && self.evict_one() {}
+        let slot = Some(Slot {
+            key,
+            value,
+            weight,
+            referenced: false,
+        });
+        let idx = match self.free.pop() {
+            Some(idx) => {
+                self.slots[idx] = slot;
+                idx
+            }
+            None => {
+                self.slots.push(slot);
+                self.slots.len() - 1
+            }
+        };
+        self.map.insert(key, idx);
+        self.used += weight;
+    }
+
+    /// Evicts the first unreferenced slot after the hand; false when empty.
+    fn evict_one(&mut self) -> bool {
+        let n = self.slots.len();
+        for _ in 0..n.saturating_mul(2) {
+            let idx = self.hand % n;
+            self.hand = (idx + 1) % n;
+            let Some(slot) = self.slots[idx].as_mut() else {
+                continue;
+            };
+            if slot.referenced {
+                slot.referenced = false;
+                continue;
+            }
+            if let Some(slot) = self.slots[idx].take() {
+                self.map.remove(&slot.key);
+                self.used -= slot.weight;
+                self.free.push(idx);
+            }
+            return true;
+        }
+        false
+    }
+}
+
+/// A sharded CLOCK cache from `u64` keys to cheaply cloned values, bounded in bytes.
+pub(crate) struct Cache<V> {
+    shards: Box<[Mutex<Shard<V>>]>,
+    shift: u32,
+}
+
+impl<V: Clone> Cache<V> {
+    /// A cache holding at most about `bytes` of value weight over `shards` shards.
+    pub(crate) fn new(bytes: u64, shards: usize) -> Self {
+        let shards = shards.clamp(1, 1024).next_power_of_two();
+        let cap = usize::try_from(bytes / shards as u64).unwrap_or(usize::MAX);
+        let shards: Box<[_]> = (0..shards)
+            .map(|_| {
+                Mutex::new(Shard {
+                    map: KeyMap::default(),
+                    slots: Vec::new(),
+                    free: Vec::new(),
+                    hand: 0,
+                    used: 0,
+                    cap,
+                })
+            })
+            .collect();
+        let shift = 64 - shards.len().trailing_zeros();
+        Self { shards, shift }
+    }
+
+    fn shard(&self, key: u64) -> &Mutex<Shard<V>> {
+        let h = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let idx = if self.shift >= 64 {
+            0
+        } else {
+            (h >> self.shift) as usize
+        };
+        &self.shards[idx % self.shards.len()]
+    }
+
+    /// The cached value for `key`, marking it recently used.
+    pub(crate) fn get(&self, key: u64) -> Option<V> {
+        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
+        shard.get(key)
+    }
+
+    /// Caches `value` (of about `weight` bytes) under `key`, evicting as needed.
+    pub(crate) fn insert(&self, key: u64, value: V, weight: usize) {
+        let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
+        shard.insert(key, value, weight);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evicts_within_budget() {
+        let cache: Cache<u64> = Cache::new(100, 1);
+        for k in 0..50 {
+            cache.insert(k, k, 10);
+        }
+        let held = (0..50).filter(|k| cache.get(*k).is_some()).count();
+        assert_eq!(held, 10);
+        assert_eq!(cache.get(49), Some(49));
+    }
+
+    #[test]
+    fn referenced_entries_survive() {
+        let cache: Cache<u64> = Cache::new(30, 1);
+        cache.insert(1, 1, 10);
+        cache.insert(2, 2, 10);
+        cache.insert(3, 3, 10);
+        assert_eq!(cache.get(1), Some(1));
+        cache.insert(4, 4, 10);
+        assert_eq!(cache.get(1), Some(1));
+        assert_eq!(cache.get(2), None);
+    }
+
+    #[test]
+    fn oversized_values_are_not_cached() {
+        let cache: Cache<u64> = Cache::new(10, 1);
+        cache.insert(1, 1, 11);
+        assert_eq!(cache.get(1), None);
+    }
+}

@@ -1,0 +1,376 @@
+//! Inodes: decoded on demand from the inode table by [`InodeRef`], cached whole.
+//!
+//! Every inode type is read, basic and extended (dir/ldir, reg/lreg, symlink/lsymlink,
+//! blk/chr/lblk/lchr, fifo/lfifo, sock/lsock); uid/gid indices are resolved through the
+//! id table here, so an [`Inode`] is all a caller needs for `stat`.
+
+use std::sync::Arc;
+
+use super::error::{Error, Result};
+use super::metadata::{MetaReader, BLOCK};
+use super::Inner;
+
+/// A reference to an inode: metadata block (relative to the inode table) << 16 | offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InodeRef(pub u64);
+
+impl InodeRef {
+    /// Builds a reference from a block start and an offset inside it.
+    pub fn new(block: u32, offset: u16) -> Self {
+        Self((u64::from(block) << 16) | u64::from(offset))
+    }
+    fn block(self) -> u64 {
+        self.0 >> 16
+    }
+    fn offset(self) -> usize {
+        (self.0 & 0xffff) as usize
+    }
+}
+
+/// What kind of file an inode is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Directory.
+    Dir,
+    /// Regular file.
+    File,
+    /// Symbolic link.
+    Symlink,
+    /// Block device.
+    BlockDev,
+    /// Character device.
+    CharDev,
+    /// Named pipe.
+    Fifo,
+    /// Unix socket.
+    Socket,
+}
+
+impl Kind {
+    /// The kind of inode or directory-entry type `t` (basic and extended alike).
+    pub(crate) fn from_type(t: u16) -> Option<Self> {
+        Some(match t {
+            1 | 8 => Self::Dir,
+            2 | 9 => Self::File,
+            3 | 10 => Self::Symlink,
+            4 | 11 => Self::BlockDev,
+            5 | 12 => Self::CharDev,
+            6 | 13 => Self::Fifo,
+            7 | 14 => Self::Socket,
+            _ => return None,
+        })
+    }
+
+    /// The `S_IF*` bits of this kind.
+    pub fn mode_bits(self) -> u32 {
+        match self {
+            Self::Dir => 0o040000,
+            Self::File => 0o100000,
+            Self::Symlink => 0o120000,
+            Self::BlockDev => 0o060000,
+            Self::CharDev => 0o020000,
+            Self::Fifo => 0o010000,
+            Self::Socket => 0o140000,
+        }
+    }
+}
+
+/// Where a directory's listing lives in the directory table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DirLoc {
+    pub(crate) block: u32,
+    pub(crate) offset: u16,
+    /// Listing bytes (the inode's size minus the 3 bytes of `.` and `..`).
+    pub(crate) len: u32,
+    pub(crate) parent: u32,
+}
+
+/// Where a regular file's data lives.
+#[derive(Debug)]
+pub(crate) struct FileLayout {
+    pub(crate) blocks_start: u64,
+    /// On-disk size word of each full block (bit 24: uncompressed; 0: sparse).
+    pub(crate) sizes: Box<[u32]>,
+    /// Offset of each block from `blocks_start`.
+    pub(crate) offsets: Box<[u64]>,
+    /// Fragment index and offset of the tail, if the tail is in a fragment.
+    pub(crate) fragment: Option<(u32, u32)>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Data {
+    None,
+    Dir(DirLoc),
+    File(FileLayout),
+    Symlink(Box<[u8]>),
+}
+
+/// A decoded inode.
+#[derive(Debug)]
+pub struct Inode {
+    /// Inode number (1-based, unique per inode; hard links share it).
+    pub ino: u32,
+    /// Where the inode was read from.
+    pub inode_ref: InodeRef,
+    /// File kind.
+    pub kind: Kind,
+    /// Full mode: `S_IF*` bits and permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Modification time, seconds since the epoch.
+    pub mtime: u32,
+    /// Link count.
+    pub nlink: u32,
+    /// Size in bytes (file data, symlink target, directory listing + 3).
+    pub size: u64,
+    /// Device number of block and character devices (Linux `new_encode_dev` format).
+    pub rdev: u32,
+    /// Index into the xattr id table, if the inode has xattrs.
+    pub xattr: Option<u32>,
+    pub(crate) data: Data,
+}
+
+impl Inode {
+    /// The parent directory's inode number, for directories.
+    pub fn parent_ino(&self) -> Option<u32> {
+        match &self.data {
+            Data::Dir(d) => Some(d.parent),
+            _ => None,
+        }
+    }
+}
+
+const NO_INDEX: u32 = u32::MAX;
+const MAX_SYMLINK: u32 = 64 * 1024;
+/// Cap on a file's block count (2 TiB at 128 KiB blocks) bounding the block list.
+const MAX_BLOCKS: u64 = 1 << 24;
+
+struct Header {
+    kind_type: u16,
+    mode: u16,
+    uid: u32,
+    gid: u32,
+    mtime: u32,
+    ino: u32,
+}
+
+fn opt(x: u32) -> Option<u32> {
+    (x != NO_INDEX).then_some(x)
+}
+
+impl Inner {
+    /// The inode at `r`, from the cache or decoded from the inode table.
+    pub(crate) fn inode(&self, r: InodeRef) -> Result<Arc<Inode>> {
+        if let Some(i) = self.caches.inodes.get(r.0) {
+            return Ok(i);
+        }
+        let inode = Arc::new(self.decode_inode(r)?);
+        let weight = 160
+            + match &inode.data {
+                Data::File(f) => f.sizes.len() * 12,
+                Data::Symlink(t) => t.len(),
+                _ => 0,
+            };
+        self.caches.inodes.insert(r.0, inode.clone(), weight);
+        Ok(inode)
+    }
+
+    fn decode_inode(&self, r: InodeRef) -> Result<Inode> {
+        let block = self
+            .sb
+            .inode_table
+            .checked_add(r.block())
+            .filter(|b| *b < self.sb.dir_table)
+            .ok_or(Error::corrupt(
+                "inode reference outside the inode table",
+                r.0,
+            ))?;
+        if r.offset() >= BLOCK {
+            return Err(Error::corrupt("inode offset past block end", r.0));
+        }
+        let mut m = self.meta_reader(block, r.offset())?;
+        let h = Header {
+            kind_type: m.u16()?,
+            mode: m.u16()?,
+            uid: self.id(m.u16()?)?,
+            gid: self.id(m.u16()?)?,
+            mtime: m.u32()?,
+            ino: m.u32()?,
+        };
+        let kind = Kind::from_type(h.kind_type).ok_or(Error::corrupt("unknown inode type", r.0))?;
+        if h.ino == 0 || h.ino > self.sb.inode_count {
+            return Err(Error::corrupt("inode number out of range", r.0));
+        }
+        let mut inode = Inode {
+            ino: h.ino,
+            inode_ref: r,
+            kind,
+            mode: kind.mode_bits() | u32::from(h.mode & 0o7777),
+            uid: h.uid,
+            gid: h.gid,
+            mtime: h.mtime,
+            nlink: 1,
+            size: 0,
+            rdev: 0,
+            xattr: None,
+            data: Data::None,
+        };
+        self.decode_body(&mut m, h.kind_type, &mut inode)?;
+        Ok(inode)
+    }
+
+    fn decode_body(&self, m: &mut MetaReader<'_>, t: u16, i: &mut Inode) -> Result<()> {
+        match t {
+            1 => self.basic_dir(m, i),
+            8 => self.ext_dir(m, i),
+            2 | 9 => self.reg(m, i, t == 9),
+            3 | 10 => {
+                i.nlink = m.u32()?;
+                let len = m.u32()?;
+                if len > MAX_SYMLINK {
+                    return Err(Error::corrupt("symlink target too long", i.inode_ref.0));
+                }
+                let mut target = Vec::new();
+                m.read_into(&mut target, len as usize)?;
+                i.size = u64::from(len);
+                i.data = Data::Symlink(target.into_boxed_slice());
+                if t == 10 {
+                    i.xattr = opt(m.u32()?);
+                }
+                Ok(())
+            }
+            4 | 5 | 11 | 12 => {
+                i.nlink = m.u32()?;
+                i.rdev = m.u32()?;
+                if t > 10 {
+                    i.xattr = opt(m.u32()?);
+                }
+                Ok(())
+            }
+            _ => {
+                i.nlink = m.u32()?;
+                if t > 10 {
+                    i.xattr = opt(m.u32()?);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn basic_dir(&self, m: &mut MetaReader<'_>, i: &mut Inode) -> Result<()> {
+        let block = m.u32()?;
+        i.nlink = m.u32()?;
+        let size = u32::from(m.u16()?);
+        let offset = m.u16()?;
+        let parent = m.u32()?;
+        self.set_dir(i, block, offset, size, parent)
+    }
+
+    fn ext_dir(&self, m: &mut MetaReader<'_>, i: &mut Inode) -> Result<()> {
+        i.nlink = m.u32()?;
+        let size = m.u32()?;
+        let block = m.u32()?;
+        let parent = m.u32()?;
+        let _index_count = m.u16()?;
+        let offset = m.u16()?;
+        i.xattr = opt(m.u32()?);
+        self.set_dir(i, block, offset, size, parent)
+    }
+
+    fn set_dir(
+        &self,
+        i: &mut Inode,
+        block: u32,
+        offset: u16,
+        size: u32,
+        parent: u32,
+    ) -> Result<()> {
+        let len = size
+            .checked_sub(3)
+            .ok_or(Error::corrupt("directory size below 3", i.inode_ref.0))?;
+        if usize::from(offset) >= BLOCK {
+            return Err(Error::corrupt(
+                "directory offset past block end",
+                i.inode_ref.0,
+            ));
+        }
+        i.size = u64::from(size);
+        i.data = Data::Dir(DirLoc {
+            block,
+            offset,
+            len,
+            parent,
+        });
+        Ok(())
+    }
+
+    fn reg(&self, m: &mut MetaReader<'_>, i: &mut Inode, ext: bool) -> Result<()> {
+        let (start, size, frag, frag_off) = if ext {
+            let start = m.u64()?;
+            let size = m.u64()?;
+            let _sparse = m.u64()?;
+            i.nlink = m.u32()?;
+            let frag = m.u32()?;
+            let off = m.u32()?;
+            i.xattr = opt(m.u32()?);
+            (start, size, frag, off)
+        } else {
+            let start = u64::from(m.u32()?);
+            let frag = m.u32()?;
+            let off = m.u32()?;
+            (start, u64::from(m.u32()?), frag, off)
+        };
+        i.size = size;
+        let fragment = opt(frag).map(|f| (f, frag_off));
+        let bs = u64::from(self.sb.block_size);
+        let n = if fragment.is_some() {
+            size / bs
+        } else {
+            size.div_ceil(bs)
+        };
+        if n > MAX_BLOCKS {
+            return Err(Error::corrupt("file too large", i.inode_ref.0));
+        }
+        i.data = Data::File(self.block_list(m, start, n, fragment, i.inode_ref)?);
+        Ok(())
+    }
+
+    fn block_list(
+        &self,
+        m: &mut MetaReader<'_>,
+        blocks_start: u64,
+        n: u64,
+        fragment: Option<(u32, u32)>,
+        at: InodeRef,
+    ) -> Result<FileLayout> {
+        let corrupt = || Error::corrupt("file block list exceeds the image", at.0);
+        let mut sizes = Vec::with_capacity(usize::try_from(n.min(4096)).map_err(|_| corrupt())?);
+        let mut offsets = Vec::with_capacity(sizes.capacity() + 1);
+        let mut off = 0u64;
+        offsets.push(0);
+        for _ in 0..n {
+            let s = m.u32()?;
+            if s & !0x01ff_ffff != 0 || s & 0x00ff_ffff > self.sb.block_size {
+                return Err(Error::corrupt("bad data block size", at.0));
+            }
+            off = off
+                .checked_add(u64::from(s & 0x00ff_ffff))
+                .ok_or_else(corrupt)?;
+            sizes.push(s);
+            offsets.push(off);
+        }
+        let end = blocks_start.checked_add(off).ok_or_else(corrupt)?;
+        if end > self.sb.bytes_used {
+            return Err(corrupt());
+        }
+        Ok(FileLayout {
+            blocks_start,
+            sizes: sizes.into_boxed_slice(),
+            offsets: offsets.into_boxed_slice(),
+            fragment,
+        })
+    }
+}

@@ -1,0 +1,131 @@
+//! Metadata blocks: the 8 KiB units that hold inodes, directories and lookup tables.
+//!
+//! Each block is a 2-byte header (bit 15: stored uncompressed; low 15 bits: on-disk
+//! size) then its bytes. Blocks are read on demand, decompressed once and kept in the
+//! metadata cache keyed by image offset; a [`MetaReader`] walks across block boundaries.
+
+use std::sync::Arc;
+
+use super::error::{Error, Result};
+use super::Inner;
+
+/// Bytes of decompressed data in a full metadata block.
+pub(crate) const BLOCK: usize = 8192;
+
+/// One decompressed metadata block and where the next one starts.
+#[derive(Debug)]
+pub(crate) struct MetaBlock {
+    pub(crate) data: Vec<u8>,
+    pub(crate) next: u64,
+}
+
+impl Inner {
+    /// The decompressed metadata block at image offset `at`.
+    pub(crate) fn meta_block(&self, at: u64) -> Result<Arc<MetaBlock>> {
+        if let Some(b) = self.caches.meta.get(at) {
+            return Ok(b);
+        }
+        let mut hdr = [0u8; 2];
+        self.source.read_exact_at(at, &mut hdr)?;
+        let hdr = u16::from_le_bytes(hdr);
+        let len = usize::from(hdr & 0x7fff);
+        if len == 0 || len > BLOCK {
+            return Err(Error::corrupt("bad metadata block header", at));
+        }
+        let start = at + 2;
+        let mut raw = vec![0u8; len];
+        self.source.read_exact_at(start, &mut raw)?;
+        let data = if hdr & 0x8000 != 0 {
+            raw
+        } else {
+            self.compressor.decompress(&raw, BLOCK, start)?
+        };
+        let block = Arc::new(MetaBlock {
+            next: start + len as u64,
+            data,
+        });
+        self.caches.meta.insert(at, block.clone(), BLOCK + 64);
+        Ok(block)
+    }
+
+    /// A reader at byte `offset` of the metadata block at image offset `block`.
+    pub(crate) fn meta_reader(&self, block: u64, offset: usize) -> Result<MetaReader<'_>> {
+        let cur = self.meta_block(block)?;
+        if offset > cur.data.len() {
+            return Err(Error::corrupt("metadata offset past block end", block));
+        }
+        Ok(MetaReader {
+            inner: self,
+            cur,
+            block,
+            pos: offset,
+        })
+    }
+}
+
+/// A cursor over consecutive metadata blocks.
+pub(crate) struct MetaReader<'a> {
+    inner: &'a Inner,
+    cur: Arc<MetaBlock>,
+    block: u64,
+    pos: usize,
+}
+
+impl MetaReader<'_> {
+    fn advance(&mut self) -> Result<()> {
+        let next = self.cur.next;
+        self.cur = self.inner.meta_block(next)?;
+        self.block = next;
+        self.pos = 0;
+        Ok(())
+    }
+
+    /// Fills `buf`, crossing into following blocks as needed.
+    pub(crate) fn read(&mut self, mut buf: &mut [u8]) -> Result<()> {
+        while !buf.is_empty() {
+            if self.pos >= self.cur.data.len() {
+                self.advance()?;
+                continue;
+            }
+            let avail = &self.cur.data[self.pos..];
+            let n = avail.len().min(buf.len());
+            buf[..n].copy_from_slice(&avail[..n]);
+            self.pos += n;
+            buf = &mut buf[n..];
+        }
+        Ok(())
+    }
+
+    /// Appends `n` bytes to `out`, growing it only as bytes are actually read.
+    pub(crate) fn read_into(&mut self, out: &mut Vec<u8>, mut n: usize) -> Result<()> {
+        while n > 0 {
+            if self.pos >= self.cur.data.len() {
+                self.advance()?;
+                continue;
+            }
+            let k = (self.cur.data.len() - self.pos).min(n);
+            out.extend_from_slice(&self.cur.data[self.pos..self.pos + k]);
+            self.pos += k;
+            n -= k;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn u16(&mut self) -> Result<u16> {
+        let mut b = [0u8; 2];
+        self.read(&mut b)?;
+        Ok(u16::from_le_bytes(b))
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32> {
+        let mut b = [0u8; 4];
+        self.read(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64> {
+        let mut b = [0u8; 8];
+        self.read(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+}

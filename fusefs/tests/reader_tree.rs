@@ -1,0 +1,93 @@
+//! The library reader against the tree each image was built from, for every compressor
+//! and the mksquashfs options that change the on-disk layout.
+
+mod common;
+
+use fusefs::{CacheConfig, Source, Squashfs};
+
+fn check(args: &[&str], block: usize) {
+    let dir = common::tempdir();
+    let src = dir.path().join("src");
+    let tree = common::tree::build(&src, block);
+    if !tree.privileged {
+        eprintln!("NOTE: not root: devices, ownership and trusted.* xattrs not covered");
+    }
+    let img = dir.path().join("image.sqfs");
+    let bs = block.to_string();
+    let mut all = vec!["-b", bs.as_str()];
+    all.extend_from_slice(args);
+    common::mksquashfs(&src, &img, &all);
+    let cache = CacheConfig {
+        bytes: 2 << 20,
+        shards: 4,
+    };
+    let fs = Squashfs::open(Source::open(&img).expect("source"), cache).expect("open");
+    let stats = common::walk::compare(&fs, &tree, !args.contains(&"-no-xattrs"));
+    eprintln!("{:?} {args:?}: {stats:?}", fs.compressor());
+    assert!(stats.files > 700 && stats.dirs > 45, "{stats:?}");
+}
+
+#[test]
+fn gzip() {
+    check(&["-comp", "gzip"], 131_072);
+}
+
+#[test]
+fn gzip_small_blocks_no_exports() {
+    check(&["-comp", "gzip", "-no-exports"], 4096);
+}
+
+#[test]
+fn xz() {
+    check(&["-comp", "xz"], 131_072);
+}
+
+#[test]
+fn xz_bcj_x86() {
+    check(&["-comp", "xz", "-Xbcj", "x86"], 65_536);
+}
+
+#[test]
+fn lzo() {
+    check(&["-comp", "lzo"], 131_072);
+}
+
+#[test]
+fn lz4() {
+    check(&["-comp", "lz4"], 131_072);
+}
+
+#[test]
+fn lz4_hc() {
+    check(&["-comp", "lz4", "-Xhc"], 8192);
+}
+
+#[test]
+fn zstd() {
+    check(&["-comp", "zstd"], 131_072);
+}
+
+#[test]
+fn uncompressed() {
+    check(&["-noI", "-noD", "-noF", "-noX"], 131_072);
+}
+
+#[test]
+fn no_xattrs() {
+    check(&["-no-xattrs"], 131_072);
+}
+
+#[test]
+fn no_fragments() {
+    check(&["-no-fragments", "-comp", "zstd"], 16_384);
+}
+
+#[test]
+fn always_fragments() {
+    check(&["-always-use-fragments", "-comp", "lz4"], 4096);
+}
+
+#[test]
+fn one_megabyte_blocks() {
+    check(&["-comp", "zstd", "-b", "1M"], 131_072);
+}
