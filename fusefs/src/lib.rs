@@ -2,9 +2,10 @@
 //!
 //! The crate never parses SIF: it is handed a file, an offset and a length
 //! ([`Source`]). [`Squashfs`] reads the image lazily through bounded caches;
-//! `SquashFuse` serves it as a `fuser::Filesystem`.
+//! [`SquashFuse`] serves it as a `fuser::Filesystem`.
 
 mod cache;
+mod fs;
 pub mod mount;
 mod source;
 mod squashfs;
@@ -12,6 +13,7 @@ mod squashfs;
 mod sys;
 
 pub use cache::CacheConfig;
+pub use fs::SquashFuse;
 pub use source::{Source, SourceError};
 pub use squashfs::{
     Compressor, Dir, DirEntry, Error, FileBlock, Inode, InodeRef, Kind, Squashfs, Superblock, Xattr,

@@ -1,0 +1,87 @@
+//! The read-only FUSE filesystem serving one [`Squashfs`] image.
+//!
+//! Requests arrive from `fuser` worker threads (see `crate::mount`); each one resolves a
+//! FUSE node id to an inode through [`inodes::InodeMap`] and answers from the image's
+//! caches. [`SquashFuse`] is an `Arc` inside, so every worker shares one set of caches.
+
+mod attr;
+mod inodes;
+mod ops;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::squashfs::{Error, Inode, InodeRef, Squashfs};
+use inodes::InodeMap;
+
+/// How long the kernel may cache entries and attributes: the image never changes.
+const TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A `fuser::Filesystem` serving a squashfs image read-only; cheap to clone and share.
+#[derive(Clone, Debug)]
+pub struct SquashFuse {
+    inner: Arc<FsInner>,
+}
+
+#[derive(Debug)]
+struct FsInner {
+    image: Squashfs,
+    root_ino: u32,
+    root_ref: InodeRef,
+    inodes: InodeMap,
+}
+
+impl SquashFuse {
+    /// Serves `image`; FUSE node ids are the image's inode numbers, with the root's
+    /// number swapped with 1 (`FUSE_ROOT_ID`).
+    pub fn new(image: Squashfs) -> Self {
+        let root_ref = InodeRef(image.superblock().root_inode);
+        let root_ino = image.root().map(|r| r.ino).unwrap_or(1);
+        Self {
+            inner: Arc::new(FsInner {
+                image,
+                root_ino,
+                root_ref,
+                inodes: InodeMap::new(),
+            }),
+        }
+    }
+
+    /// The image being served.
+    pub fn image(&self) -> &Squashfs {
+        &self.inner.image
+    }
+
+    /// The FUSE node id of squashfs inode number `ino` (and back: the map is its own inverse).
+    fn node_id(&self, ino: u32) -> u64 {
+        let root = self.inner.root_ino;
+        u64::from(match ino {
+            i if i == root => 1,
+            1 => root,
+            i => i,
+        })
+    }
+
+    /// The inode behind FUSE node id `node`.
+    fn resolve(&self, node: u64) -> Result<Arc<Inode>, Error> {
+        let ino = u32::try_from(node).map_err(|_| Error::NotFound(format!("node {node}")))?;
+        let ino = self.node_id(ino) as u32;
+        let r = if ino == self.inner.root_ino {
+            Some(self.inner.root_ref)
+        } else {
+            self.inner.inodes.get(ino)
+        };
+        if let Some(r) = r {
+            return self.inner.image.inode(r);
+        }
+        let found = self.inner.image.inode_by_number(ino)?;
+        found.ok_or_else(|| Error::NotFound(format!("node {node}")))
+    }
+
+    /// Remembers where inode `inode` lives, before its node id is handed to the kernel.
+    fn remember(&self, inode: &Inode) {
+        if inode.ino != self.inner.root_ino {
+            self.inner.inodes.insert(inode.ino, inode.inode_ref);
+        }
+    }
+}

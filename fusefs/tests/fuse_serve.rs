@@ -1,0 +1,242 @@
+//! SquashFuse served over a real FUSE mount (as root): the mounted tree matches its
+//! source (types, modes, owners, times, content, links, devices, hard links), xattrs
+//! keep exact semantics (trusted.* stays trusted.*, empty values, ERANGE, size
+//! queries, ENODATA), and parallel readers see the right bytes.
+
+mod common;
+
+use std::collections::HashMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use fusefs::mount::{self, MountError, MountOptions, Server};
+use fusefs::{CacheConfig, Source, SquashFuse, Squashfs};
+
+#[allow(unsafe_code)]
+mod sys {
+    //! Raw xattr calls, to see the exact errno and size semantics through the mount.
+    use std::ffi::CString;
+    use std::path::Path;
+
+    fn c(p: &Path) -> CString {
+        CString::new(std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str())).expect("path")
+    }
+
+    /// `lgetxattr` into a buffer of `size` bytes: the value length or the errno.
+    pub fn lgetxattr(path: &Path, name: &str, size: usize) -> Result<Vec<u8>, i32> {
+        let (p, n) = (c(path), CString::new(name).expect("name"));
+        let mut buf = vec![0u8; size];
+        // SAFETY: p and n are NUL-terminated; buf is valid for `size` writable bytes.
+        let r = unsafe { libc::lgetxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), size) };
+        if r < 0 {
+            return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+        }
+        buf.truncate(if size == 0 { 0 } else { r as usize });
+        Ok(if size == 0 {
+            (r as usize).to_le_bytes().to_vec()
+        } else {
+            buf
+        })
+    }
+
+    /// `llistxattr` with a buffer of `size` bytes.
+    pub fn llistxattr(path: &Path, size: usize) -> Result<Vec<u8>, i32> {
+        let p = c(path);
+        let mut buf = vec![0u8; size];
+        // SAFETY: p is NUL-terminated; buf is valid for `size` writable bytes.
+        let r = unsafe { libc::llistxattr(p.as_ptr(), buf.as_mut_ptr().cast(), size) };
+        if r < 0 {
+            return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+        }
+        buf.truncate(r as usize);
+        Ok(buf)
+    }
+}
+
+struct Mounted {
+    mnt: PathBuf,
+    thread: Option<JoinHandle<Result<(), MountError>>>,
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = mount::unmount(&self.mnt, true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(img: &Path, mnt: &Path) -> Mounted {
+    fs::create_dir_all(mnt).expect("mkdir mnt");
+    let image =
+        Squashfs::open(Source::open(img).expect("source"), CacheConfig::default()).expect("open");
+    let fd = mount::mount_direct(mnt, &MountOptions::new("fuse-serve-test")).expect("mount");
+    let server = Server::start(SquashFuse::new(image), fd, 4).expect("server");
+    Mounted {
+        mnt: mnt.to_path_buf(),
+        thread: Some(std::thread::spawn(move || server.run())),
+    }
+}
+
+fn compare_tree(src: &Path, mnt: &Path, rel: &Path, inos: &mut HashMap<u64, u64>) {
+    let (s, m) = (src.join(rel), mnt.join(rel));
+    let (sm, mm) = (
+        fs::symlink_metadata(&s).expect("lstat src"),
+        fs::symlink_metadata(&m).expect("lstat mnt"),
+    );
+    let what = rel.display();
+    assert_eq!(sm.mode(), mm.mode(), "mode of {what}");
+    assert_eq!(
+        (sm.uid(), sm.gid(), sm.mtime(), sm.nlink()),
+        (mm.uid(), mm.gid(), mm.mtime(), mm.nlink()),
+        "{what}"
+    );
+    if let Some(prev) = inos.insert(sm.ino(), mm.ino()) {
+        assert_eq!(prev, mm.ino(), "hard link identity of {what}");
+    }
+    let ft = sm.file_type();
+    if ft.is_file() {
+        assert_eq!(sm.len(), mm.len(), "size of {what}");
+        assert!(
+            fs::read(&s).expect("read") == fs::read(&m).expect("read mnt"),
+            "content of {what}"
+        );
+    } else if ft.is_symlink() {
+        assert_eq!(
+            fs::read_link(&s).expect("readlink"),
+            fs::read_link(&m).expect("readlink"),
+            "{what}"
+        );
+    } else if !ft.is_dir() {
+        assert_eq!(sm.rdev(), mm.rdev(), "rdev of {what}");
+    }
+    assert_eq!(xattr_names(&s), xattr_names(&m), "xattr names of {what}");
+    if ft.is_dir() {
+        let mut names: Vec<_> = fs::read_dir(&s)
+            .expect("readdir")
+            .map(|e| e.expect("e").file_name())
+            .collect();
+        let mut got: Vec<_> = fs::read_dir(&m)
+            .expect("readdir mnt")
+            .map(|e| e.expect("e").file_name())
+            .collect();
+        names.sort();
+        got.sort();
+        assert_eq!(names, got, "entries of {what}");
+        for n in names {
+            compare_tree(src, mnt, &rel.join(n), inos);
+        }
+    }
+}
+
+fn xattr_names(p: &Path) -> Vec<Vec<u8>> {
+    let list = sys::llistxattr(p, 65536).unwrap_or_default();
+    let mut names: Vec<_> = list
+        .split(|b| *b == 0)
+        .filter(|n| !n.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn mounted_tree_matches_source() {
+    if !common::require_root("mounted_tree_matches_source") {
+        return;
+    }
+    let dir = common::tempdir();
+    let src = dir.path().join("src");
+    let tree = common::tree::build(&src, 131_072);
+    let img = dir.path().join("img.sqfs");
+    common::mksquashfs(&src, &img, &["-comp", "zstd"]);
+    let mounted = serve(&img, &dir.path().join("mnt"));
+    compare_tree(&tree.root, &mounted.mnt, Path::new(""), &mut HashMap::new());
+    xattr_semantics(&mounted.mnt.join("xattr"));
+    parallel_reads(&src, &mounted.mnt);
+    let st = nix::sys::statvfs::statvfs(&mounted.mnt).expect("statvfs");
+    assert!(st.blocks() > 0 && st.files() > 700, "statfs");
+}
+
+fn xattr_semantics(dir: &Path) {
+    let file = dir.join("file");
+    assert_eq!(
+        sys::lgetxattr(&file, "trusted.secret", 100).expect("trusted"),
+        b"trusted value"
+    );
+    assert_eq!(
+        sys::lgetxattr(&file, "security.label", 100).expect("security"),
+        b"sec"
+    );
+    assert_eq!(
+        sys::lgetxattr(&file, "user.empty", 100).expect("empty"),
+        b""
+    );
+    let binary: Vec<u8> = (0..=255).collect();
+    assert_eq!(
+        sys::lgetxattr(&file, "user.binary", 256).expect("binary"),
+        binary
+    );
+    assert_eq!(
+        sys::lgetxattr(&file, "user.binary", 0).expect("size"),
+        256usize.to_le_bytes()
+    );
+    assert_eq!(sys::lgetxattr(&file, "user.binary", 10), Err(libc::ERANGE));
+    assert_eq!(
+        sys::lgetxattr(&file, "user.missing", 10),
+        Err(libc::ENODATA)
+    );
+    assert_eq!(
+        sys::lgetxattr(&file, "security.missing", 10),
+        Err(libc::ENODATA)
+    );
+    assert_eq!(sys::llistxattr(&file, 3), Err(libc::ERANGE));
+    let other = dir.join("other");
+    assert_eq!(
+        sys::lgetxattr(&other, "trusted.empty", 10).expect("trusted empty"),
+        b""
+    );
+    assert_eq!(
+        sys::lgetxattr(&other, "user.big", 4000).expect("big").len(),
+        3000
+    );
+}
+
+fn parallel_reads(src: &Path, mnt: &Path) {
+    let files: Vec<PathBuf> = [
+        "files/big",
+        "files/text",
+        "files/sparse",
+        "files/blocks-and-tail",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let files = &files;
+            s.spawn(move || {
+                for (i, rel) in files.iter().cycle().skip(t).take(8).enumerate() {
+                    let want = fs::read(src.join(rel)).expect("src");
+                    let f = fs::File::open(mnt.join(rel)).expect("open");
+                    let mut rng = fastrand::Rng::with_seed((t * 100 + i) as u64);
+                    for _ in 0..50 {
+                        let off = rng.usize(..want.len());
+                        let len = rng.usize(1..9000).min(want.len() - off);
+                        let mut buf = vec![0u8; len];
+                        std::os::unix::fs::FileExt::read_exact_at(&f, &mut buf, off as u64)
+                            .expect("pread");
+                        assert!(
+                            buf == want[off..off + len],
+                            "{} at {off}+{len}",
+                            rel.display()
+                        );
+                    }
+                }
+            });
+        }
+    });
+}
