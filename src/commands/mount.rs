@@ -1,15 +1,30 @@
-//! `sifcri mount` / `sifcri umount`: glue to `fusefs`.
+//! `sifcri mount` / `sifcri umount`: glue to [`crate::mount`].
 
 use std::process::ExitCode;
 
 use crate::cli::mount::{MountArgs, UmountArgs};
+use crate::mount::{Mode, MountRequest};
 
 /// Runs `sifcri mount`.
-pub fn mount(_args: MountArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("sifcri mount is not implemented yet")
+pub fn mount(args: MountArgs) -> anyhow::Result<ExitCode> {
+    let mode = match (args.notify_stdout, args.foreground) {
+        (true, _) => Mode::NotifyStdout,
+        (false, true) => Mode::Foreground,
+        (false, false) => Mode::Background,
+    };
+    let req = MountRequest {
+        image: args.image,
+        partition: args.partition,
+        overlay: args.overlay,
+        dir: args.dir,
+        threads: args.threads.unwrap_or_else(fusefs::mount::default_threads),
+        command: args.command,
+    };
+    Ok(ExitCode::from(crate::mount::mount(&req, mode)?))
 }
 
 /// Runs `sifcri umount`.
-pub fn umount(_args: UmountArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("sifcri umount is not implemented yet")
+pub fn umount(args: UmountArgs) -> anyhow::Result<ExitCode> {
+    crate::mount::umount(&args.dir, args.lazy)?;
+    Ok(ExitCode::SUCCESS)
 }

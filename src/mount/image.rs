@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::sif::{DescriptorId, FsType, Sif};
+use crate::sif::{Descriptor, DescriptorId, FsType, PartType, Sif};
 
 use super::Error;
 
@@ -79,6 +79,7 @@ impl ImageSource {
                 .ok_or_else(|| missing(format!("descriptor {id}")))?,
             None => sif
                 .primary_partition()
+                .or_else(|| only_system_partition(&sif))
                 .ok_or_else(|| missing("primary system partition".to_owned()))?,
         };
         let id = desc.id().0;
@@ -105,5 +106,18 @@ impl ImageSource {
             len: desc.size(),
             path: path.to_owned(),
         })
+    }
+}
+
+/// Without a primary system partition, the one squashfs system partition, if there
+/// is exactly one (as `sifcri sif add --parttype system` makes).
+fn only_system_partition(sif: &Sif) -> Option<&Descriptor> {
+    let mut found = sif.descriptors().filter(|d| {
+        d.partition()
+            .is_some_and(|p| p.part == PartType::System && p.fs == FsType::Squashfs)
+    });
+    match (found.next(), found.next()) {
+        (Some(d), None) => Some(d),
+        _ => None,
     }
 }

@@ -1,0 +1,115 @@
+//! Differential tests of `sifcri mount`: a generated tree, squashed by Debian's
+//! mksquashfs in every compressor and wrapped into SIF by our writer, mounted as root
+//! and as an ordinary user; every path is compared with the source tree (and, where
+//! the kernel's squashfs driver can loop-mount the image, with what it returns).
+
+mod common;
+
+use std::path::Path;
+
+use common::image::{self, COMPRESSORS};
+use common::manifest::Manifest;
+use common::tree::{self, Sparse};
+use common::{mountinfo, require_root, require_user, Scratch, Who};
+
+/// The xattrs an ordinary user can read (trusted.* needs CAP_SYS_ADMIN).
+const USER_XATTRS: &str = "^(user|security)\\.";
+
+fn differential(comp: &str, sparse: Sparse) {
+    if !require_root() {
+        return;
+    }
+    let s = Scratch::new();
+    let tree = s.mkdir("tree", Who::Root);
+    tree::generate(&tree, sparse);
+    let sqfs = image::squashfs(&tree, &s.path().join("image.sqfs"), comp);
+    let sif = image::sif(&s, &sqfs, &s.path().join("image.sif"));
+    let root = s.runner(Who::Root);
+    let reference = Manifest::of(&tree, &root, "-");
+    assert!(
+        reference.entries() > 350,
+        "the tree is too small: {}",
+        reference.entries()
+    );
+
+    let mnt = s.mkdir("mnt-root", Who::Root);
+    image::mount(&s, &root, &sif, &mnt);
+    let line = mountinfo(&mnt).expect("mounted");
+    assert!(line.contains(" - fuse.sifcri "), "{line}");
+    assert!(line.contains(" ro,"), "{line}");
+    let ours = Manifest::of(&mnt, &root, "-");
+    ours.assert_same(&reference, &format!("root, SIF, {comp}"));
+    compare_with_kernel(&s, &sqfs, &ours, comp);
+    image::umount(&s, &root, &mnt);
+
+    if require_user() {
+        let user = s.runner(Who::User);
+        let reference = Manifest::of(&tree, &root, USER_XATTRS);
+        let mnt = s.mkdir("mnt-user", Who::User);
+        image::mount(&s, &user, &sif, &mnt);
+        Manifest::of(&mnt, &user, USER_XATTRS)
+            .assert_same(&reference, &format!("user, SIF, {comp}"));
+        image::umount(&s, &user, &mnt);
+        // The plain squashfs file, too.
+        image::mount(&s, &user, &sqfs, &mnt);
+        Manifest::of(&mnt, &user, USER_XATTRS)
+            .assert_same(&reference, &format!("user, squashfs, {comp}"));
+        image::umount(&s, &user, &mnt);
+    }
+    s.assert_clean();
+}
+
+/// The kernel's squashfs driver is the reference for what a squashfs holds (xattrs
+/// included); loop devices are used here, in the test only.
+fn compare_with_kernel(s: &Scratch, sqfs: &Path, ours: &Manifest, comp: &str) {
+    let kmnt = s.mkdir("mnt-kernel", Who::Root);
+    let st = std::process::Command::new("mount")
+        .args(["-t", "squashfs", "-o", "loop,ro"])
+        .arg(sqfs)
+        .arg(&kmnt)
+        .output()
+        .unwrap();
+    if !st.status.success() {
+        eprintln!(
+            "NOTE: the kernel cannot loop-mount the {comp} image ({}); compared with the source tree only",
+            String::from_utf8_lossy(&st.stderr).trim()
+        );
+        return;
+    }
+    let kernel = Manifest::of(&kmnt, &s.runner(Who::Root), "-");
+    let _ = std::process::Command::new("umount")
+        .arg("-d")
+        .arg(&kmnt)
+        .status();
+    ours.assert_same(&kernel, &format!("sifcri vs kernel squashfs, {comp}"));
+}
+
+#[test]
+fn gzip_tree_with_4gib_sparse_file() {
+    differential("gzip", Sparse::Huge);
+}
+
+#[test]
+fn xz_tree() {
+    differential("xz", Sparse::Small);
+}
+
+#[test]
+fn lzo_tree() {
+    differential("lzo", Sparse::Small);
+}
+
+#[test]
+fn lz4_tree() {
+    differential("lz4", Sparse::Small);
+}
+
+#[test]
+fn zstd_tree() {
+    differential("zstd", Sparse::Small);
+}
+
+#[test]
+fn every_debian_compressor_is_covered() {
+    assert_eq!(COMPRESSORS, ["gzip", "xz", "lzo", "lz4", "zstd"]);
+}
