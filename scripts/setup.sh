@@ -7,6 +7,7 @@ packages=(
   build-essential pkg-config git curl ca-certificates
   fuse3 libfuse3-dev squashfs-tools squashfuse attr
   protobuf-compiler uidmap busybox-static util-linux procps
+  libseccomp-dev
 )
 
 missing=()

@@ -1,1 +1,35 @@
 //! rootless: an OCI runtime as a library, for root and for ordinary users.
+//!
+//! A bundle (`config.json` plus a root filesystem) goes in; a container process comes
+//! out, in its own namespaces, behind `pivot_root`, with its mounts, devices,
+//! capabilities, seccomp filter, rlimits and cgroup limits. The verbs live on
+//! [`Container`]: [`Container::create`], [`Container::start`], [`Container::state`],
+//! [`Container::kill`], [`Container::delete`], [`Container::exec`].
+//!
+//! The crate starts no threads: every step is a `fork`. Each container's state lives
+//! in a directory under a state root ([`default_state_root`]).
+
+#[allow(unsafe_code)]
+mod sys;
+
+mod capabilities;
+pub mod cgroups;
+mod container;
+mod error;
+mod hooks;
+mod namespaces;
+mod process;
+mod rlimits;
+mod rootfs;
+pub mod seccomp;
+mod signal;
+mod spec;
+mod state;
+mod tty;
+mod userns;
+
+pub use container::{Container, CreateOptions, ExecOptions, Status};
+pub use error::Error;
+pub use signal::parse_signal;
+pub use spec::{Plan, SpecError};
+pub use state::{default_state_root, StateError};

@@ -1,10 +1,107 @@
-//! `sifcri oci`: glue to the library.
+//! `sifcri oci`: glue to the `rootless` library, one small function per verb.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::oci::OciArgs;
+use anyhow::Context;
+use rootless::{Container, CreateOptions, ExecOptions};
+
+use crate::cli::oci::{CreateArgs, ExecArgs, ListArgs, OciArgs, OciCommand};
 
 /// Runs `sifcri oci`.
-pub fn run(_args: OciArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("sifcri oci is not implemented yet")
+pub fn run(args: OciArgs) -> anyhow::Result<ExitCode> {
+    let root = args.root.unwrap_or_else(rootless::default_state_root);
+    let code = match args.command {
+        OciCommand::Create(a) => {
+            Container::create(&create_options(root, a)).map(|_| ExitCode::SUCCESS)?
+        }
+        OciCommand::Start(a) => Container::load(&root, &a.id)?
+            .start()
+            .map(|()| ExitCode::SUCCESS)?,
+        OciCommand::State(a) => {
+            let state = Container::load(&root, &a.id)?.state();
+            println!("{}", serde_json::to_string_pretty(&state)?);
+            ExitCode::SUCCESS
+        }
+        OciCommand::Kill(a) => {
+            let signal = rootless::parse_signal(&a.signal)?;
+            Container::load(&root, &a.id)?.kill(signal, a.all)?;
+            ExitCode::SUCCESS
+        }
+        OciCommand::Delete(a) => Container::load(&root, &a.id)?
+            .delete(a.force)
+            .map(|()| ExitCode::SUCCESS)?,
+        OciCommand::Run(a) => exit_code(Container::run(&create_options(root, a))?),
+        OciCommand::List(a) => list(&root, &a)?,
+        OciCommand::Exec(a) => exec(&root, a)?,
+    };
+    Ok(code)
+}
+
+fn create_options(root: PathBuf, a: CreateArgs) -> CreateOptions {
+    CreateOptions {
+        root,
+        id: a.id,
+        bundle: a.bundle,
+        console_socket: a.console_socket,
+        pid_file: a.pid_file,
+    }
+}
+
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(255))
+}
+
+fn list(root: &std::path::Path, a: &ListArgs) -> anyhow::Result<ExitCode> {
+    let all = Container::list(root)?;
+    if a.quiet {
+        all.iter().for_each(|c| println!("{}", c.id()));
+    } else if a.format == "json" {
+        let docs: Vec<_> = all.iter().map(Container::state).collect();
+        println!("{}", serde_json::to_string_pretty(&docs)?);
+    } else {
+        println!(
+            "{:<24} {:<8} {:<10} {:<12} BUNDLE",
+            "ID", "PID", "STATUS", "CREATED"
+        );
+        for c in &all {
+            let pid = c.pid().map_or("-".into(), |p| p.to_string());
+            println!(
+                "{:<24} {:<8} {:<10} {:<12} {}",
+                c.id(),
+                pid,
+                c.status(),
+                c.created(),
+                c.bundle().display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn exec(root: &std::path::Path, a: ExecArgs) -> anyhow::Result<ExitCode> {
+    let user = a.user.as_deref().map(parse_user).transpose()?;
+    let opts = ExecOptions {
+        args: a.command,
+        env: a.env,
+        cwd: a.cwd,
+        user,
+        tty: a.tty,
+        console_socket: a.console_socket,
+    };
+    Ok(exit_code(Container::load(root, &a.id)?.exec(&opts)?))
+}
+
+fn parse_user(text: &str) -> anyhow::Result<(u32, Option<u32>)> {
+    let (uid, gid) = text
+        .split_once(':')
+        .map_or((text, None), |(u, g)| (u, Some(g)));
+    let uid = uid
+        .parse()
+        .with_context(|| format!("--user {text:?}: uid must be a number"))?;
+    let gid = gid
+        .map(str::parse)
+        .transpose()
+        .with_context(|| format!("--user {text:?}: gid must be a number"))?;
+    Ok((uid, gid))
 }

@@ -1,0 +1,48 @@
+//! The intermediate process: enters the user namespace (asking main to write its id
+//! maps), creates or joins the other namespaces, forks init and reports its pid.
+
+use nix::sched::{unshare, CloneFlags};
+use nix::unistd::{setresgid, setresuid, ForkResult, Gid, Uid};
+use oci_spec::runtime::LinuxNamespaceType;
+
+use super::channel::Channel;
+use super::message::Message;
+use super::{init, ChildArgs, SetupError};
+
+/// Runs the intermediate step and exits the process.
+pub(super) fn run(args: ChildArgs<'_>, chan: Channel) -> ! {
+    match steps(args, &chan) {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            let _ = chan.send(&Message::Error(e.to_string()));
+            std::process::exit(1)
+        }
+    }
+}
+
+fn steps(args: ChildArgs<'_>, chan: &Channel) -> Result<(), SetupError> {
+    let ns = &args.plan.namespaces;
+    if let Some(path) = ns.user_path() {
+        crate::namespaces::join(path, CloneFlags::CLONE_NEWUSER)?;
+        become_root()?;
+    } else if ns.creates(LinuxNamespaceType::User) {
+        unshare(CloneFlags::CLONE_NEWUSER).map_err(SetupError::sys("unshare user namespace"))?;
+        chan.send(&Message::MapRequest)?;
+        chan.expect(&Message::Mapped)?;
+        become_root()?;
+    }
+    ns.join_others()?;
+    ns.unshare_others()?;
+    match crate::sys::fork().map_err(SetupError::sys("fork init"))? {
+        ForkResult::Child => init::run(args, chan),
+        ForkResult::Parent { child } => Ok(chan.send(&Message::InitPid(child.as_raw()))?),
+    }
+}
+
+/// Becomes root of the (new or joined) user namespace.
+fn become_root() -> Result<(), SetupError> {
+    let root = Gid::from_raw(0);
+    setresgid(root, root, root).map_err(SetupError::sys("setresgid 0 (is gid 0 mapped?)"))?;
+    let root = Uid::from_raw(0);
+    setresuid(root, root, root).map_err(SetupError::sys("setresuid 0 (is uid 0 mapped?)"))
+}

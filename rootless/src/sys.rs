@@ -1,0 +1,65 @@
+//! Every raw system call of the crate that `nix` does not cover safely.
+//!
+//! The rest of the crate calls these thin wrappers; each `unsafe` block states the
+//! invariants it relies on. Nothing here keeps state.
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use nix::errno::Errno;
+use nix::unistd::ForkResult;
+
+/// Forks the calling process.
+///
+/// The crate starts no threads, so the child is a faithful copy that may run any code.
+pub fn fork() -> nix::Result<ForkResult> {
+    // SAFETY: rootless never starts threads and its callers (a CLI process or a
+    // per-container monitor before it starts threads) are single-threaded at this point,
+    // so the child may allocate and run arbitrary code after fork.
+    unsafe { nix::unistd::fork() }
+}
+
+/// Sets the NIS domain name of the current UTS namespace.
+pub fn set_domainname(name: &str) -> nix::Result<()> {
+    let bytes = name.as_bytes();
+    // SAFETY: the pointer and length describe a live byte slice that outlives the call;
+    // the kernel copies at most `len` bytes from it.
+    let rc = unsafe { libc::setdomainname(bytes.as_ptr().cast(), bytes.len()) };
+    Errno::result(rc).map(drop)
+}
+
+/// Makes the terminal `fd` the controlling terminal of the calling session leader.
+pub fn set_controlling_terminal(fd: BorrowedFd<'_>) -> nix::Result<()> {
+    // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal); `fd` is a live
+    // descriptor borrowed for the duration of the call.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) };
+    Errno::result(rc).map(drop)
+}
+
+/// Marks every descriptor from `first` upwards close-on-exec.
+pub fn cloexec_from(first: u32) -> nix::Result<()> {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets a flag on descriptors; it
+    // takes plain integers and touches no memory of ours.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// Resizes the terminal behind `fd`.
+pub fn set_window_size(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> nix::Result<()> {
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads one `winsize` from the pointer, which points to a live
+    // local value; `fd` is a live descriptor.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+    Errno::result(rc).map(drop)
+}
