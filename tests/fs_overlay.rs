@@ -210,3 +210,39 @@ fn overlay_as_user_around_a_command() {
     assert_ok(&r, &["copy-up-security-xattr", "copy-up-trusted-xattr"]);
     check_upper(&upper, true);
 }
+
+/// `-- COMMAND` without an overlay: the mount exists for the command only, and the
+/// command's exit status is sifcri's.
+#[test]
+fn command_form_sees_the_image_and_returns_its_status() {
+    if !require_root() {
+        return;
+    }
+    let s = Scratch::new();
+    let sif = lower_image(&s);
+    let whos: &[Who] = if require_user() {
+        &[Who::Root, Who::User]
+    } else {
+        &[Who::Root]
+    };
+    for &who in whos {
+        let dir = s.mkdir(&format!("cmd-{who:?}"), who);
+        let d = dir.to_string_lossy();
+        let script =
+            format!("cat {d}/file; if touch {d}/file 2>/dev/null; then exit 9; fi; exit 3");
+        let out = s.runner(who).output(&[
+            &s.bin(),
+            "mount",
+            &sif.to_string_lossy(),
+            &d,
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{who:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "lower\n");
+        assert!(common::mountinfo(&dir).is_none(), "the mount stays private");
+        s.assert_clean();
+    }
+}

@@ -117,6 +117,12 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// `sifcri umount` of a directory that is no mountpoint.
+    #[error("{} is not a mountpoint", path.display())]
+    NotMounted {
+        /// The directory.
+        path: PathBuf,
+    },
     /// The background server failed before the mount was ready.
     #[error("{message}")]
     Background {

@@ -69,5 +69,11 @@ pub fn mount(req: &MountRequest, mode: Mode) -> Result<u8, Error> {
 pub fn umount(dir: &Path, lazy: bool) -> Result<(), Error> {
     // Not canonicalize: a mount whose server died answers ENOTCONN to any lookup.
     let dir = std::path::absolute(dir).map_err(|e| Error::path("cannot resolve", dir, e))?;
-    Ok(fusefs::mount::unmount(&dir, lazy)?)
+    match fusefs::mount::unmount(&dir, lazy) {
+        Err(fusefs::mount::MountError::Unmount {
+            source: nix::Error::EINVAL,
+            ..
+        }) => Err(Error::NotMounted { path: dir }),
+        other => Ok(other?),
+    }
 }
