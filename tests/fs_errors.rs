@@ -35,11 +35,17 @@ fn bad_inputs(who: Who) {
     let text = s.path().join("not-an-image");
     std::fs::write(&text, "just text\n").unwrap();
     let err = mount_fails(&s, who, &[], &text, &mnt);
-    assert!(err.contains("neither a SIF image nor a squashfs file"), "{err}");
+    assert!(
+        err.contains("neither a SIF image nor a squashfs file"),
+        "{err}"
+    );
 
     let missing = s.path().join("missing.sif");
     let err = mount_fails(&s, who, &[], &missing, &mnt);
-    assert!(err.contains("cannot read image") && err.contains("No such file"), "{err}");
+    assert!(
+        err.contains("cannot read image") && err.contains("No such file"),
+        "{err}"
+    );
 
     let truncated = s.path().join("truncated.sif");
     let bytes = std::fs::read(&sif).unwrap();
@@ -52,7 +58,12 @@ fn bad_inputs(who: Who) {
     let err = mount_fails(&s, who, &[], &half, &mnt);
     assert!(err.contains("half.sif"), "{err}");
 
-    let raw = image::sif_with(&sqfs, &s.path().join("raw.sif"), PartType::PrimarySystem, FsType::Raw);
+    let raw = image::sif_with(
+        &sqfs,
+        &s.path().join("raw.sif"),
+        PartType::PrimarySystem,
+        FsType::Raw,
+    );
     let err = mount_fails(&s, who, &[], &raw, &mnt);
     assert!(err.contains("not a squashfs partition"), "{err}");
     let err = mount_fails(&s, who, &["--partition", "9"], &sif, &mnt);
@@ -89,7 +100,13 @@ fn overlay_without_a_command_is_refused_to_a_user() {
     let sqfs = image::squashfs(&tree, &s.path().join("ok.sqfs"), "gzip");
     let mnt = s.mkdir("mnt", Who::User);
     let upper = s.path().join("upper");
-    let err = mount_fails(&s, Who::User, &["--overlay", &upper.to_string_lossy()], &sqfs, &mnt);
+    let err = mount_fails(
+        &s,
+        Who::User,
+        &["--overlay", &upper.to_string_lossy()],
+        &sqfs,
+        &mnt,
+    );
     assert!(err.contains("user namespace"), "{err}");
 }
 
@@ -100,7 +117,9 @@ fn umount_of_something_else_fails_clearly() {
     }
     let s = Scratch::new();
     let dir = s.mkdir("plain", Who::Root);
-    let out = s.runner(Who::Root).output(&[&s.bin(), "umount", &dir.to_string_lossy()]);
+    let out = s
+        .runner(Who::Root)
+        .output(&[&s.bin(), "umount", &dir.to_string_lossy()]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("plain is not a mountpoint"), "{err}");
