@@ -1,6 +1,8 @@
 //! The intermediate process: enters the user namespace (asking main to write its id
 //! maps), creates or joins the other namespaces, forks init and reports its pid.
 
+use std::io::{Read, Write};
+
 use nix::sched::{unshare, CloneFlags};
 use nix::unistd::{setresgid, setresuid, ForkResult, Gid, Uid};
 use oci_spec::runtime::LinuxNamespaceType;
@@ -33,9 +35,22 @@ fn steps(args: ChildArgs<'_>, chan: &Channel) -> Result<(), SetupError> {
     }
     ns.join_others()?;
     ns.unshare_others()?;
+    // init waits on this pipe until main has its pid, so `Ready` never overtakes `InitPid`.
+    let (gate_r, gate_w) = nix::unistd::pipe().map_err(SetupError::sys("pipe"))?;
     match crate::sys::fork().map_err(SetupError::sys("fork init"))? {
-        ForkResult::Child => init::run(args, chan),
-        ForkResult::Parent { child } => Ok(chan.send(&Message::InitPid(child.as_raw()))?),
+        ForkResult::Child => {
+            drop(gate_w);
+            let mut byte = [0u8; 1];
+            let _ = std::fs::File::from(gate_r).read(&mut byte);
+            init::run(args, chan)
+        }
+        ForkResult::Parent { child } => {
+            drop(gate_r);
+            chan.send(&Message::InitPid(child.as_raw()))?;
+            std::fs::File::from(gate_w)
+                .write_all(b"1")
+                .map_err(|e| SetupError::Other(format!("release init: {e}")))
+        }
     }
 }
 

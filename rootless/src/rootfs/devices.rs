@@ -99,7 +99,12 @@ fn make(plan: &Plan, node: &Node<'_>) -> Result<(), SetupError> {
             let _ = std::fs::remove_file(&at);
         }
     }
-    if plan.privileged {
+    // mknod needs CAP_MKNOD in the initial user namespace.
+    if plan.privileged
+        && !plan
+            .namespaces
+            .has(oci_spec::runtime::LinuxNamespaceType::User)
+    {
         create_target(at.parent().unwrap_or(&plan.rootfs), false)?;
         let mode = Mode::from_bits_truncate(node.mode & 0o7777);
         mknod(&at, node.kind, mode, makedev(node.major, node.minor))
