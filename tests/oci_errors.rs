@@ -1,0 +1,137 @@
+//! Bad input to `sifcri oci`, as root and as an ordinary user: each is a clear error
+//! and leaves nothing running or in the state directory.
+
+mod oci_common;
+
+use oci_common::{config, modes, Env};
+use serde_json::json;
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn invalid_config_names_the_field() {
+    for mode in modes() {
+        let env = Env::new(mode);
+        let mut cfg = config("true");
+        cfg["process"]["args"] = json!("not-a-list");
+        env.write_config(&cfg);
+        let out = env.create("bad");
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("process.args"),
+            "{mode:?}: {}",
+            stderr(&out)
+        );
+        assert!(env.state_entries().is_empty());
+
+        let mut cfg = config("true");
+        cfg["process"]["cwd"] = json!("relative");
+        env.write_config(&cfg);
+        let out = env.create("bad");
+        assert!(stderr(&out).contains("process.cwd"), "{}", stderr(&out));
+
+        std::fs::write(env.bundle().join("config.json"), "{ not json").unwrap();
+        let out = env.create("bad");
+        assert!(
+            stderr(&out).contains("invalid config.json"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(env.state_entries().is_empty());
+    }
+}
+
+#[test]
+fn missing_rootfs_and_missing_program() {
+    for mode in modes() {
+        let env = Env::new(mode);
+        let mut cfg = config("true");
+        cfg["root"]["path"] = json!("no-such-rootfs");
+        env.write_config(&cfg);
+        let out = env.create("noroot");
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("root.path"),
+            "{mode:?}: {}",
+            stderr(&out)
+        );
+
+        let mut cfg = config("true");
+        cfg["process"]["args"] = json!(["/bin/no-such-program"]);
+        env.write_config(&cfg);
+        let out = env.create("noprog");
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("no-such-program"),
+            "{mode:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            env.state_entries().is_empty(),
+            "{mode:?}: a failed create left state"
+        );
+    }
+}
+
+#[test]
+fn duplicate_id_unknown_signal_and_missing_container() {
+    for mode in modes() {
+        let env = Env::new(mode);
+        env.write_config(&config("exec sleep 1000"));
+        env.create_ok("dup");
+        let out = env.create("dup");
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("already exists"),
+            "{mode:?}: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            env.status("dup"),
+            "created",
+            "the first container is untouched"
+        );
+
+        let out = env.oci(&["kill", "dup", "SIGNOPE"]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("unknown signal"), "{}", stderr(&out));
+
+        let out = env.oci(&["start", "nope"]);
+        assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+        let out = env.oci(&["state", "../escape"]);
+        assert!(
+            stderr(&out).contains("invalid container id"),
+            "{}",
+            stderr(&out)
+        );
+
+        env.ok(&["start", "dup"]);
+        let out = env.oci(&["start", "dup"]);
+        assert!(stderr(&out).contains("running"), "{}", stderr(&out));
+        env.ok(&["delete", "--force", "dup"]);
+        assert!(env.state_entries().is_empty());
+    }
+}
+
+#[test]
+fn host_without_apparmor_refuses_a_profile() {
+    if std::path::Path::new("/sys/kernel/security/apparmor").exists() {
+        eprintln!("SKIP: this host has AppArmor");
+        return;
+    }
+    for mode in modes() {
+        let env = Env::new(mode);
+        let mut cfg = config("true");
+        cfg["process"]["apparmorProfile"] = json!("docker-default");
+        env.write_config(&cfg);
+        let out = env.create("aa");
+        assert!(
+            stderr(&out).contains("process.apparmorProfile"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(env.state_entries().is_empty());
+    }
+}
