@@ -33,3 +33,4 @@ pub use error::Error;
 pub use signal::parse_signal;
 pub use spec::{Plan, SpecError};
 pub use state::{default_state_root, StateError};
+pub use tty::receive_pty_master;

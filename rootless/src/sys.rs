@@ -63,3 +63,11 @@ pub fn set_window_size(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> nix::Result<
     let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &size) };
     Errno::result(rc).map(drop)
 }
+
+/// Takes ownership of a descriptor that arrived in an SCM_RIGHTS message.
+pub fn own_received_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the kernel installed `fd` in our table when it delivered the SCM_RIGHTS
+    // message; nothing else refers to it, so this OwnedFd is its only owner.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+}

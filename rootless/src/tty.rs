@@ -66,3 +66,33 @@ pub(crate) fn send_fd(
 pub fn connect_console(path: &std::path::Path) -> std::io::Result<OwnedFd> {
     Ok(std::os::unix::net::UnixStream::connect(path)?.into())
 }
+
+/// Receives a pty master sent by a container's init over a console socket connection
+/// (the receiving side of `--console-socket`, for monitors and tests).
+pub fn receive_pty_master(conn: &std::os::unix::net::UnixStream) -> std::io::Result<OwnedFd> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned};
+    let mut buf = [0u8; 4096];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    let mut received = None;
+    for cmsg in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            for fd in fds {
+                let owned = crate::sys::own_received_fd(fd);
+                received.get_or_insert(owned);
+            }
+        }
+    }
+    received.ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "no descriptor in the console message",
+        )
+    })
+}
