@@ -23,6 +23,8 @@ pub(super) fn run(args: ChildArgs<'_>, chan: Channel) -> ! {
 }
 
 fn steps(args: ChildArgs<'_>, chan: &Channel) -> Result<(), SetupError> {
+    // Wait until main has put us in the container's cgroups, so init inherits them.
+    chan.expect(&Message::InCgroup)?;
     let ns = &args.plan.namespaces;
     if let Some(path) = ns.user_path() {
         crate::namespaces::join(path, CloneFlags::CLONE_NEWUSER)?;

@@ -65,6 +65,7 @@ fn drive(
 ) -> Result<Pid, Error> {
     let (plan, cgroup, state_json) = args;
     cgroup.add(child)?;
+    chan.send(&Message::InCgroup)?;
     loop {
         match chan.recv()? {
             Message::MapRequest => {

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 /// One message over the setup channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Message {
+    /// main → intermediate: you are in the container's cgroups, go on.
+    InCgroup,
     /// intermediate → main: I unshared a user namespace, write my id maps.
     MapRequest,
     /// main → intermediate: the maps are written.
