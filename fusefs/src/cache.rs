@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Memory limits of an open image's caches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +53,12 @@ struct Slot<V> {
     referenced: bool,
 }
 
+/// A value being loaded by one thread while others wait for it.
+type Pending<V> = Arc<OnceLock<Option<(V, usize)>>>;
+
 struct Shard<V> {
     map: KeyMap<usize>,
+    loading: KeyMap<Pending<V>>,
     slots: Vec<Option<Slot<V>>>,
     free: Vec<usize>,
     hand: usize,
@@ -134,6 +138,7 @@ impl<V: Clone> Cache<V> {
             .map(|_| {
                 Mutex::new(Shard {
                     map: KeyMap::default(),
+                    loading: KeyMap::default(),
                     slots: Vec::new(),
                     free: Vec::new(),
                     hand: 0,
@@ -157,15 +162,60 @@ impl<V: Clone> Cache<V> {
     }
 
     /// The cached value for `key`, marking it recently used.
+    #[cfg(test)]
     pub(crate) fn get(&self, key: u64) -> Option<V> {
         let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
         shard.get(key)
     }
 
     /// Caches `value` (of about `weight` bytes) under `key`, evicting as needed.
+    #[cfg(test)]
     pub(crate) fn insert(&self, key: u64, value: V, weight: usize) {
         let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
         shard.insert(key, value, weight);
+    }
+
+    /// The value for `key`, loading it with `load` (value and weight) on a miss. Threads
+    /// missing the same key at once wait for one load instead of repeating it.
+    pub(crate) fn get_or_load<E>(
+        &self,
+        key: u64,
+        load: impl Fn() -> Result<(V, usize), E>,
+    ) -> Result<V, E> {
+        let pending = {
+            let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(v) = shard.get(key) {
+                return Ok(v);
+            }
+            shard.loading.entry(key).or_default().clone()
+        };
+        let mut failure = None;
+        let loaded = pending.get_or_init(|| match load() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                failure = Some(e);
+                None
+            }
+        });
+        let result = loaded.clone();
+        {
+            let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
+            if shard
+                .loading
+                .get(&key)
+                .is_some_and(|p| Arc::ptr_eq(p, &pending))
+            {
+                shard.loading.remove(&key);
+            }
+            if let Some((v, w)) = &result {
+                shard.insert(key, v.clone(), *w);
+            }
+        }
+        match (result, failure) {
+            (Some((v, _)), _) => Ok(v),
+            (None, Some(e)) => Err(e),
+            (None, None) => load().map(|(v, _)| v),
+        }
     }
 }
 
@@ -194,6 +244,35 @@ mod tests {
         cache.insert(4, 4, 10);
         assert_eq!(cache.get(1), Some(1));
         assert_eq!(cache.get(2), None);
+    }
+
+    #[test]
+    fn concurrent_misses_load_once() {
+        let cache: Cache<u64> = Cache::new(1000, 2);
+        let loads = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    let v = cache.get_or_load(7, || {
+                        loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                        Ok::<_, ()>((42, 10))
+                    });
+                    assert_eq!(v, Ok(42));
+                });
+            }
+        });
+        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn failed_loads_are_not_cached() {
+        let cache: Cache<u64> = Cache::new(1000, 1);
+        assert_eq!(
+            cache.get_or_load(1, || Err::<(u64, usize), _>("bad")),
+            Err("bad")
+        );
+        assert_eq!(cache.get_or_load(1, || Ok::<_, &str>((5, 1))), Ok(5));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod attr;
 mod inodes;
 mod ops;
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +30,10 @@ struct FsInner {
     root_ino: u32,
     root_ref: InodeRef,
     inodes: InodeMap,
+    /// The kernel opens files without asking us (`FUSE_NO_OPEN_SUPPORT`).
+    zero_message_open: AtomicBool,
+    /// The kernel opens directories without asking us (`FUSE_NO_OPENDIR_SUPPORT`).
+    zero_message_opendir: AtomicBool,
 }
 
 impl SquashFuse {
@@ -43,6 +48,8 @@ impl SquashFuse {
                 root_ino,
                 root_ref,
                 inodes: InodeMap::new(),
+                zero_message_open: AtomicBool::new(false),
+                zero_message_opendir: AtomicBool::new(false),
             }),
         }
     }

@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::Ordering::Relaxed;
 
 use fuser::{
     AccessFlags, Errno, FileHandle, Filesystem, FopenFlags, Generation, INodeNo, KernelConfig,
@@ -46,6 +47,16 @@ impl Filesystem for SquashFuse {
             .set_max_readahead(u32::MAX)
             .or_else(|max| config.set_max_readahead(max));
         let _ = config.set_max_background(64);
+        // Opening changes nothing on an immutable image: answering OPEN/OPENDIR with
+        // ENOSYS makes the kernel open with KEEP_CACHE (and CACHE_DIR) on its own.
+        let caps = config.capabilities();
+        let inner = &self.inner;
+        inner
+            .zero_message_open
+            .store(caps.contains(F::FUSE_NO_OPEN_SUPPORT), Relaxed);
+        inner
+            .zero_message_opendir
+            .store(caps.contains(F::FUSE_NO_OPENDIR_SUPPORT), Relaxed);
         Ok(())
     }
 
@@ -75,6 +86,9 @@ impl Filesystem for SquashFuse {
     }
 
     fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        if self.inner.zero_message_open.load(Relaxed) {
+            return reply.error(Errno::ENOSYS);
+        }
         let inode = tryr!(reply, self.resolve(ino.0));
         match inode.kind {
             Kind::Dir => reply.error(Errno::EISDIR),
@@ -122,6 +136,9 @@ impl Filesystem for SquashFuse {
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        if self.inner.zero_message_opendir.load(Relaxed) {
+            return reply.error(Errno::ENOSYS);
+        }
         let inode = tryr!(reply, self.resolve(ino.0));
         if inode.kind != Kind::Dir {
             return reply.error(Errno::ENOTDIR);
@@ -223,6 +240,17 @@ impl Filesystem for SquashFuse {
             self.remember(&inode);
         }
         reply.ok();
+    }
+
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _lo: LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        reply.error(Errno::ENOSYS);
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {

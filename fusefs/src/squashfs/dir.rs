@@ -75,22 +75,20 @@ impl Inner {
     /// The listing of directory inode `dir`.
     pub(crate) fn dir(&self, dir: &Inode) -> Result<Arc<Dir>> {
         let key = dir.inode_ref.0;
-        if let Some(d) = self.caches.dirs.get(key) {
-            return Ok(d);
-        }
         let super::inode::Data::Dir(loc) = &dir.data else {
             return Err(Error::NotDir);
         };
-        let at = self
-            .sb
-            .dir_table
-            .checked_add(u64::from(loc.block))
-            .filter(|b| *b < self.sb.bytes_used)
-            .ok_or(Error::corrupt("directory outside the directory table", key))?;
-        let d = Arc::new(self.parse_dir(at, usize::from(loc.offset), loc.len)?);
-        let weight = 64 + d.entries.len() * std::mem::size_of::<DirEntry>() + d.names.len();
-        self.caches.dirs.insert(key, d.clone(), weight);
-        Ok(d)
+        self.caches.dirs.get_or_load(key, || {
+            let at = self
+                .sb
+                .dir_table
+                .checked_add(u64::from(loc.block))
+                .filter(|b| *b < self.sb.bytes_used)
+                .ok_or(Error::corrupt("directory outside the directory table", key))?;
+            let d = self.parse_dir(at, usize::from(loc.offset), loc.len)?;
+            let weight = 64 + d.entries.len() * std::mem::size_of::<DirEntry>() + d.names.len();
+            Ok((Arc::new(d), weight))
+        })
     }
 
     fn parse_dir(&self, at: u64, offset: usize, len: u32) -> Result<Dir> {

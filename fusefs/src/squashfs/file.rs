@@ -83,26 +83,26 @@ impl Inner {
 
     /// The decompressed data or fragment block at `at` with on-disk size word `size`.
     fn block_at(&self, at: u64, size: u32) -> Result<Arc<Vec<u8>>> {
-        if let Some(b) = self.caches.data.get(at) {
-            return Ok(b);
-        }
+        self.caches.data.get_or_load(at, || {
+            let block = self.load_block(at, size)?;
+            let weight = block.capacity() + 64;
+            Ok((Arc::new(block), weight))
+        })
+    }
+
+    fn load_block(&self, at: u64, size: u32) -> Result<Vec<u8>> {
         let len = (size & 0x00ff_ffff) as usize;
         if len == 0 || len > self.sb.block_size as usize {
             return Err(Error::corrupt("bad data block size", at));
         }
         let mut raw = vec![0u8; len];
         self.source.read_exact_at(at, &mut raw)?;
-        let data = if size & UNCOMPRESSED != 0 {
-            raw
+        if size & UNCOMPRESSED != 0 {
+            Ok(raw)
         } else {
             self.compressor
-                .decompress(&raw, self.sb.block_size as usize, at)?
-        };
-        let block = Arc::new(data);
-        self.caches
-            .data
-            .insert(at, block.clone(), block.capacity() + 64);
-        Ok(block)
+                .decompress(&raw, self.sb.block_size as usize, at)
+        }
     }
 
     fn tail(&self, f: &FileLayout, want: usize, inode: &Inode) -> Result<FileBlock> {

@@ -164,18 +164,16 @@ fn opt(x: u32) -> Option<u32> {
 impl Inner {
     /// The inode at `r`, from the cache or decoded from the inode table.
     pub(crate) fn inode(&self, r: InodeRef) -> Result<Arc<Inode>> {
-        if let Some(i) = self.caches.inodes.get(r.0) {
-            return Ok(i);
-        }
-        let inode = Arc::new(self.decode_inode(r)?);
-        let weight = 160
-            + match &inode.data {
-                Data::File(f) => f.sizes.len() * 12,
-                Data::Symlink(t) => t.len(),
-                _ => 0,
-            };
-        self.caches.inodes.insert(r.0, inode.clone(), weight);
-        Ok(inode)
+        self.caches.inodes.get_or_load(r.0, || {
+            let inode = self.decode_inode(r)?;
+            let weight = 160
+                + match &inode.data {
+                    Data::File(f) => f.sizes.len() * 12,
+                    Data::Symlink(t) => t.len(),
+                    _ => 0,
+                };
+            Ok((Arc::new(inode), weight))
+        })
     }
 
     fn decode_inode(&self, r: InodeRef) -> Result<Inode> {

@@ -22,30 +22,37 @@ pub(crate) struct MetaBlock {
 impl Inner {
     /// The decompressed metadata block at image offset `at`.
     pub(crate) fn meta_block(&self, at: u64) -> Result<Arc<MetaBlock>> {
-        if let Some(b) = self.caches.meta.get(at) {
-            return Ok(b);
+        self.caches.meta.get_or_load(at, || {
+            let block = self.load_meta_block(at)?;
+            Ok((Arc::new(block), BLOCK + 64))
+        })
+    }
+
+    fn load_meta_block(&self, at: u64) -> Result<MetaBlock> {
+        // One pread for header and body: at most 8 KiB more than needed, one syscall less.
+        let avail = self.source.len().saturating_sub(at).min(2 + BLOCK as u64) as usize;
+        if avail < 2 {
+            return Err(Error::corrupt("metadata block outside the image", at));
         }
-        let mut hdr = [0u8; 2];
-        self.source.read_exact_at(at, &mut hdr)?;
-        let hdr = u16::from_le_bytes(hdr);
+        let mut raw = vec![0u8; avail];
+        self.source.read_exact_at(at, &mut raw)?;
+        let hdr = u16::from_le_bytes([raw[0], raw[1]]);
         let len = usize::from(hdr & 0x7fff);
-        if len == 0 || len > BLOCK {
+        if len == 0 || len > BLOCK || len + 2 > avail {
             return Err(Error::corrupt("bad metadata block header", at));
         }
         let start = at + 2;
-        let mut raw = vec![0u8; len];
-        self.source.read_exact_at(start, &mut raw)?;
         let data = if hdr & 0x8000 != 0 {
+            raw.copy_within(2..2 + len, 0);
+            raw.truncate(len);
             raw
         } else {
-            self.compressor.decompress(&raw, BLOCK, start)?
+            self.compressor.decompress(&raw[2..2 + len], BLOCK, start)?
         };
-        let block = Arc::new(MetaBlock {
+        Ok(MetaBlock {
             next: start + len as u64,
             data,
-        });
-        self.caches.meta.insert(at, block.clone(), BLOCK + 64);
-        Ok(block)
+        })
     }
 
     /// A reader at byte `offset` of the metadata block at image offset `block`.
