@@ -25,6 +25,7 @@ pub mod seccomp;
 mod signal;
 mod spec;
 mod state;
+mod template;
 mod tty;
 mod userns;
 
@@ -33,4 +34,5 @@ pub use error::Error;
 pub use signal::parse_signal;
 pub use spec::{Plan, SpecError};
 pub use state::{default_state_root, StateError};
+pub use template::default_spec;
 pub use tty::receive_pty_master;

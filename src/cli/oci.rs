@@ -41,6 +41,28 @@ pub enum OciCommand {
     List(ListArgs),
     /// Run another process in a running container; exit with its exit code.
     Exec(ExecArgs),
+    /// Mount a SIF image as a bundle: its root filesystem at BUNDLE/rootfs (writable
+    /// through an overlay with BUNDLE/upper as root, read-only for other users) and a
+    /// default BUNDLE/config.json.
+    Mount(MountArgs),
+    /// Unmount a bundle made by `oci mount` and remove what it added.
+    Umount(UmountArgs),
+}
+
+/// Arguments of `mount`.
+#[derive(Debug, Args)]
+pub struct MountArgs {
+    /// The SIF (or squashfs) image.
+    pub image: PathBuf,
+    /// The bundle directory (created when missing).
+    pub bundle: PathBuf,
+}
+
+/// Arguments of `umount`.
+#[derive(Debug, Args)]
+pub struct UmountArgs {
+    /// The bundle directory given to `oci mount`.
+    pub bundle: PathBuf,
 }
 
 /// A container id.

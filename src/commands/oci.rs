@@ -1,6 +1,6 @@
 //! `sifcri oci`: glue to the `rootless` library, one small function per verb.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -34,6 +34,8 @@ pub fn run(args: OciArgs) -> anyhow::Result<ExitCode> {
         OciCommand::Run(a) => exit_code(Container::run(&create_options(root, a))?),
         OciCommand::List(a) => list(&root, &a)?,
         OciCommand::Exec(a) => exec(&root, a)?,
+        OciCommand::Mount(a) => mount_bundle(&a.image, &a.bundle)?,
+        OciCommand::Umount(a) => umount_bundle(&a.bundle)?,
     };
     Ok(code)
 }
@@ -104,4 +106,53 @@ fn parse_user(text: &str) -> anyhow::Result<(u32, Option<u32>)> {
         .transpose()
         .with_context(|| format!("--user {text:?}: gid must be a number"))?;
     Ok((uid, gid))
+}
+
+/// `oci mount`: the image at BUNDLE/rootfs through `crate::mount`, plus a default config.
+fn mount_bundle(image: &Path, bundle: &Path) -> anyhow::Result<ExitCode> {
+    let privileged = nix::unistd::geteuid().is_root();
+    let rootfs = bundle.join("rootfs");
+    std::fs::create_dir_all(&rootfs).with_context(|| format!("create {}", rootfs.display()))?;
+    let req = crate::mount::MountRequest {
+        image: image.to_path_buf(),
+        partition: None,
+        // An ordinary user may mount overlayfs only inside a user namespace, where a
+        // later `oci create` could not see it: users get the image read-only.
+        overlay: privileged.then(|| bundle.join("upper")),
+        dir: rootfs.clone(),
+        threads: fusefs::mount::default_threads(),
+        command: Vec::new(),
+    };
+    crate::mount::mount(&req, crate::mount::Mode::Background)?;
+    let runscript = rootfs.join(".singularity.d/runscript");
+    let args = if runscript.exists() {
+        "/.singularity.d/runscript"
+    } else {
+        "/bin/sh"
+    };
+    let spec = rootless::default_spec(vec![args.to_string()], !privileged);
+    let written = serde_json::to_vec_pretty(&spec)
+        .map_err(anyhow::Error::from)
+        .and_then(|json| {
+            std::fs::write(bundle.join("config.json"), json).context("write config.json")
+        });
+    if let Err(e) = written {
+        let _ = crate::mount::umount(&rootfs, false);
+        return Err(e);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `oci umount`: unmounts BUNDLE/rootfs and removes what `oci mount` added.
+fn umount_bundle(bundle: &Path) -> anyhow::Result<ExitCode> {
+    crate::mount::umount(&bundle.join("rootfs"), false)?;
+    for dir in ["rootfs", "upper", ".upper.work"] {
+        let path = bundle.join(dir);
+        if path.exists() {
+            std::fs::remove_dir_all(&path).with_context(|| format!("remove {}", path.display()))?;
+        }
+    }
+    let config = bundle.join("config.json");
+    std::fs::remove_file(&config).with_context(|| format!("remove {}", config.display()))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -173,8 +173,12 @@ impl Env {
 
     /// `run` with captured output.
     pub fn run(&self, id: &str) -> Output {
+        self.run_in(&self.bundle(), id)
+    }
+
+    /// `run` of another bundle, with captured output.
+    pub fn run_in(&self, bundle: &Path, id: &str) -> Output {
         self.ids.borrow_mut().push(id.to_string());
-        let bundle = self.bundle();
         self.oci(&["run", "--bundle", bundle.to_str().unwrap(), id])
     }
 
@@ -221,7 +225,7 @@ impl Drop for Env {
     }
 }
 
-fn chown_to_user(path: &Path) {
+pub fn chown_to_user(path: &Path) {
     let st = Command::new("chown")
         .args([TEST_USER, path.to_str().unwrap()])
         .status()
@@ -230,7 +234,7 @@ fn chown_to_user(path: &Path) {
 }
 
 /// A busybox-static tree: /bin/busybox plus applet symlinks and the usual dirs.
-fn make_rootfs(rootfs: &Path) {
+pub fn make_rootfs(rootfs: &Path) {
     let busybox = Path::new("/bin/busybox");
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     assert!(
