@@ -120,3 +120,40 @@ fn delete_force_kills_a_running_container() {
         assert!(env.state_entries().is_empty());
     }
 }
+
+#[test]
+fn run_forwards_signals() {
+    for mode in modes() {
+        let env = Env::new(mode);
+        env.write_config(&config(
+            "trap 'echo got-term; exit 3' TERM; touch /tmp/ready; while true; do sleep 0.05; done",
+        ));
+        let bundle = env.bundle();
+        let mut run = env
+            .command(&["run", "--bundle", bundle.to_str().unwrap(), "sig"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The runtime is ready to forward once the container's shell has set its trap.
+        for _ in 0..500 {
+            if env
+                .oci(&["exec", "sig", "test", "-e", "/tmp/ready"])
+                .status
+                .success()
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // setpriv execs the runtime, so the child's pid is the runtime's in both modes.
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(run.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let out = run.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{mode:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "got-term\n");
+        assert!(env.state_entries().is_empty());
+    }
+}
