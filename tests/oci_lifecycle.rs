@@ -129,7 +129,7 @@ fn run_forwards_signals() {
             "trap 'echo got-term; exit 3' TERM; touch /tmp/ready; while true; do sleep 0.05; done",
         ));
         let bundle = env.bundle();
-        let mut run = env
+        let run = env
             .command(&["run", "--bundle", bundle.to_str().unwrap(), "sig"])
             .stdout(std::process::Stdio::piped())
             .spawn()
