@@ -16,5 +16,6 @@ pub use cache::CacheConfig;
 pub use fs::SquashFuse;
 pub use source::{Source, SourceError};
 pub use squashfs::{
-    Compressor, Dir, DirEntry, Error, FileBlock, Inode, InodeRef, Kind, Squashfs, Superblock, Xattr,
+    Compressor, Dir, DirEntry, Error, FileBlock, Inode, InodeRef, Kind, Squashfs, Superblock,
+    VerifyReport, Xattr,
 };

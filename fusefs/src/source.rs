@@ -69,6 +69,20 @@ impl Source {
         Ok(Self::new(file, 0, len))
     }
 
+    /// Serves a copy of `bytes` held in an anonymous memory file (tests, fuzzing).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SourceError> {
+        let err = |source| SourceError::Open {
+            path: "memfd".into(),
+            source,
+        };
+        let fd =
+            nix::sys::memfd::memfd_create("fusefs-image", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+                .map_err(|e| err(e.into()))?;
+        let file = File::from(fd);
+        file.write_all_at(bytes, 0).map_err(err)?;
+        Ok(Self::new(file, 0, bytes.len() as u64))
+    }
+
     /// Length of the window in bytes.
     pub fn len(&self) -> u64 {
         self.len

@@ -119,6 +119,12 @@ fn corrupt_image(args: &[&str], iterations: u64) {
         let f = fs::File::create(&bad).expect("create");
         f.write_all_at(&bytes, 0).expect("write");
         walk(&bad);
+        if let Ok(image) = Squashfs::open(
+            Source::from_bytes(&bytes).expect("memfd"),
+            CacheConfig::default(),
+        ) {
+            let _ = image.verify();
+        }
     }
 }
 

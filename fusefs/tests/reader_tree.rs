@@ -23,6 +23,10 @@ fn check(args: &[&str], block: usize) {
     };
     let fs = Squashfs::open(Source::open(&img).expect("source"), cache).expect("open");
     let stats = common::walk::compare(&fs, &tree, !args.contains(&"-no-xattrs"));
+    let report = fs.verify().expect("verify");
+    // Hard links: hard/a, hard/b and hard/sub/c are one inode of 14 bytes.
+    let unique = (stats.files as u64 - 2, stats.bytes - 2 * 14);
+    assert_eq!((report.files, report.bytes), unique);
     eprintln!("{:?} {args:?}: {stats:?}", fs.compressor());
     assert!(stats.files > 700 && stats.dirs > 45, "{stats:?}");
 }
@@ -90,4 +94,30 @@ fn always_fragments() {
 #[test]
 fn one_megabyte_blocks() {
     check(&["-comp", "zstd", "-b", "1M"], 131_072);
+}
+
+/// The reference reader: what `unsquashfs` extracts is what the library reads.
+#[test]
+fn matches_unsquashfs_extraction() {
+    let dir = common::tempdir();
+    let src = dir.path().join("src");
+    let mut tree = common::tree::build(&src, 131_072);
+    let img = dir.path().join("image.sqfs");
+    common::mksquashfs(&src, &img, &["-comp", "xz"]);
+    let out = dir.path().join("extracted");
+    let res = std::process::Command::new("unsquashfs")
+        .args(["-quiet", "-no-progress", "-d"])
+        .arg(&out)
+        .arg(&img)
+        .output()
+        .expect("run unsquashfs");
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    tree.root = out;
+    let fs =
+        Squashfs::open(Source::open(&img).expect("source"), CacheConfig::default()).expect("open");
+    common::walk::compare(&fs, &tree, true);
 }

@@ -18,6 +18,7 @@ mod lzo;
 mod metadata;
 mod superblock;
 mod table;
+mod verify;
 mod xattr;
 
 use std::path::{Component, Path};
@@ -29,6 +30,7 @@ pub use error::{Error, Result};
 pub use file::FileBlock;
 pub use inode::{Inode, InodeRef, Kind};
 pub use superblock::Superblock;
+pub use verify::VerifyReport;
 pub use xattr::Xattr;
 
 use crate::cache::{Cache, CacheConfig};
