@@ -18,14 +18,17 @@ use super::image::ImageSource;
 use super::overlay::{self, OverlayDirs};
 use super::{namespace, Error, MountRequest};
 
-/// A served FUSE mount; dropping it detaches the mount (ending the server).
+/// A served FUSE mount; dropping it before [`Served::join`] detaches the mount
+/// (ending the server), also when the server never started.
 struct Served {
     at: PathBuf,
     worker: Option<JoinHandle<Result<(), MountError>>>,
+    armed: bool,
 }
 
 impl Served {
     fn join(mut self) -> Result<(), Error> {
+        self.armed = false;
         match self.worker.take().map(JoinHandle::join) {
             Some(Ok(result)) => Ok(result?),
             Some(Err(_)) => {
@@ -38,7 +41,7 @@ impl Served {
 
 impl Drop for Served {
     fn drop(&mut self) {
-        if self.worker.is_some() {
+        if self.armed {
             let _ = fusefs::mount::unmount(&self.at, true);
         }
     }
@@ -108,6 +111,7 @@ fn mount_image(
     let mut served = Served {
         at: at.to_owned(),
         worker: None,
+        armed: true,
     };
     let server = Server::start(fs, fd, threads)?;
     served.worker = Some(std::thread::spawn(move || server.run()));
