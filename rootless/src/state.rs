@@ -136,3 +136,34 @@ pub(crate) fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_safe_directory_names() {
+        assert!(validate_id("abc-1.2_3").is_ok());
+        for bad in ["", ".", "..", "a/b", "../x", "a b"] {
+            assert!(validate_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn reads_own_process_stat() {
+        let (state, start) = proc_stat(std::process::id() as i32).unwrap();
+        assert!("RS".contains(state), "{state}");
+        assert!(start > 0);
+        assert!(proc_stat(i32::MAX).is_none());
+    }
+
+    #[test]
+    fn atomic_write_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -124,3 +124,33 @@ fn helper(tool: &'static str, pid: Pid, maps: &[IdMap]) -> Result<(), UsernsErro
     let message = String::from_utf8_lossy(&out.stderr).trim().to_string();
     Err(UsernsError::Helper { tool, message })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_mapping_is_own_id_as_root() {
+        assert_eq!(
+            IdMap::from_spec(None, 1001),
+            vec![IdMap {
+                container: 0,
+                host: 1001,
+                size: 1
+            }]
+        );
+        let maps = vec![
+            IdMap {
+                container: 0,
+                host: 5,
+                size: 1,
+            },
+            IdMap {
+                container: 1,
+                host: 100,
+                size: 10,
+            },
+        ];
+        assert_eq!(format_map(&maps), "0 5 1\n1 100 10\n");
+    }
+}

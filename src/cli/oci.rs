@@ -137,7 +137,7 @@ pub struct ExecArgs {
     /// The working directory inside the container.
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
-    /// The user, as UID[:GID].
+    /// The user, as `UID[:GID]`.
     #[arg(long, short, value_name = "UID[:GID]")]
     pub user: Option<String>,
     /// The container id.

@@ -77,3 +77,11 @@ pub fn default_profile() -> LinuxSeccomp {
     ]));
     profile
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn default_profile_compiles() {
+        crate::seccomp::compile(&super::default_profile()).unwrap();
+    }
+}

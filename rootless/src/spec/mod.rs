@@ -4,10 +4,14 @@
 //! needs (absolute rootfs, namespace plan, whether we run privileged). Every error names
 //! the offending field, so a person can fix the file.
 
-use std::collections::HashSet;
+mod validate;
+
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
+use oci_spec::runtime::{Process, Spec};
+
+pub use validate::validate_process;
+use validate::{validate_mounts, validate_root, validate_uts};
 
 use crate::namespaces::NsPlan;
 
@@ -119,113 +123,4 @@ pub fn parse(path: &Path) -> Result<Spec, SpecError> {
         field: e.path().to_string(),
         message: e.inner().to_string(),
     })
-}
-
-/// Checks the fields of a process (the container's, or one given to exec).
-pub fn validate_process(process: &Process) -> Result<(), SpecError> {
-    let args = process.args().as_deref().unwrap_or_default();
-    if args.is_empty() {
-        return Err(invalid("process.args", "must name a program"));
-    }
-    if !process.cwd().is_absolute() {
-        return Err(invalid("process.cwd", "must be an absolute path"));
-    }
-    if process
-        .apparmor_profile()
-        .as_ref()
-        .is_some_and(|p| !p.is_empty())
-        && !Path::new("/sys/kernel/security/apparmor").exists()
-    {
-        return Err(invalid(
-            "process.apparmorProfile",
-            "AppArmor is not enabled on this host",
-        ));
-    }
-    if process
-        .selinux_label()
-        .as_ref()
-        .is_some_and(|l| !l.is_empty())
-        && !Path::new("/sys/fs/selinux/enforce").exists()
-    {
-        return Err(invalid(
-            "process.selinuxLabel",
-            "SELinux is not enabled on this host",
-        ));
-    }
-    crate::rlimits::validate(process.rlimits().as_deref().unwrap_or_default())
-        .map_err(|(i, m)| invalid(format!("process.rlimits[{i}]"), m))
-}
-
-fn validate_root(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> {
-    let root = spec
-        .root()
-        .as_ref()
-        .ok_or_else(|| invalid("root", "missing"))?;
-    let path = bundle.join(root.path());
-    match std::fs::metadata(&path) {
-        Ok(m) if m.is_dir() => std::fs::canonicalize(&path)
-            .map_err(|e| invalid("root.path", format!("{}: {e}", path.display()))),
-        Ok(_) => Err(invalid(
-            "root.path",
-            format!("{}: not a directory", path.display()),
-        )),
-        Err(e) => Err(invalid("root.path", format!("{}: {e}", path.display()))),
-    }
-}
-
-fn validate_mounts(spec: &Spec) -> Result<(), SpecError> {
-    for (i, m) in spec
-        .mounts()
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        if !m.destination().is_absolute() {
-            return Err(invalid(
-                format!("mounts[{i}].destination"),
-                "must be an absolute path",
-            ));
-        }
-        let typ = m.typ().as_deref().unwrap_or("");
-        let bind = m
-            .options()
-            .iter()
-            .flatten()
-            .any(|o| o == "bind" || o == "rbind");
-        if (bind || typ == "bind") && m.source().is_none() {
-            return Err(invalid(
-                format!("mounts[{i}].source"),
-                "a bind mount needs a source",
-            ));
-        }
-    }
-    let linux = spec.linux().as_ref();
-    let mut seen = HashSet::new();
-    for (i, ns) in linux
-        .and_then(|l| l.namespaces().as_ref())
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        if !seen.insert(ns.typ()) {
-            return Err(invalid(
-                format!("linux.namespaces[{i}].type"),
-                format!("duplicate {}", ns.typ()),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn validate_uts(spec: &Spec, ns: &NsPlan) -> Result<(), SpecError> {
-    let wants = spec.hostname().as_ref().is_some_and(|h| !h.is_empty())
-        || spec.domainname().as_ref().is_some_and(|h| !h.is_empty());
-    if wants && !ns.creates(LinuxNamespaceType::Uts) {
-        return Err(invalid(
-            "hostname",
-            "setting a hostname needs a new uts namespace",
-        ));
-    }
-    Ok(())
 }
