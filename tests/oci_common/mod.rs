@@ -247,7 +247,7 @@ pub fn make_rootfs(rootfs: &Path) {
     std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
     for applet in [
         "sh", "cat", "ls", "echo", "sleep", "id", "hostname", "grep", "touch", "mkdir", "test",
-        "stat", "tty", "true", "false", "ps", "kill",
+        "stat", "tty", "true", "false", "ps", "kill", "pwd",
     ] {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
     }

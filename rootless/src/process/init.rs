@@ -45,10 +45,11 @@ fn setup(plan: &Plan, chan: &Channel, console: Option<OwnedFd>) -> Result<(), Se
     }
     run_create_hooks(plan, chan)?;
     crate::rootfs::enter(plan, own_mount_ns, &warn)?;
+    // sysctls go through /proc/sys before readonlyPaths makes it read-only.
+    crate::rootfs::sysctl_and_names(plan)?;
     if own_mount_ns {
         crate::rootfs::finish(plan, &warn)?;
     }
-    crate::rootfs::sysctl_and_names(plan)?;
     let process = plan.process();
     super::resolve_executable(process)?;
     if let Some(console) = console {

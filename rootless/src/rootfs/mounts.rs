@@ -68,9 +68,19 @@ fn fallback(
             fs_mount(Path::new("devpts"), dest, "devpts", &opts)
                 .map_err(SetupError::path("mount devpts", dest))
         }
-        ("mqueue", nix::Error::EPERM) => {
-            warn("cannot mount a new mqueue: binding the host's /dev/mqueue".into());
+        ("mqueue", nix::Error::EPERM) if Path::new("/dev/mqueue").is_dir() => {
+            warn(
+                "cannot mount a new mqueue (no own ipc namespace?): binding the host's /dev/mqueue"
+                    .into(),
+            );
             bind_host("/dev/mqueue", dest, opts)
+        }
+        ("mqueue", nix::Error::EPERM) => {
+            warn(
+                "cannot mount a new mqueue (no own ipc namespace?) and the host has none: skipped"
+                    .into(),
+            );
+            Ok(())
         }
         ("sysfs", nix::Error::EPERM) => {
             warn("cannot mount a new sysfs: binding the host's /sys".into());
