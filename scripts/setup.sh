@@ -8,6 +8,7 @@ packages=(
   fuse3 libfuse3-dev squashfs-tools squashfuse attr
   protobuf-compiler uidmap busybox-static util-linux procps
   libseccomp-dev
+  docker-registry apache2-utils
 )
 
 missing=()

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod image;
 pub mod logging;
 pub mod mount;
 pub mod sif;

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod image;
 pub mod mount;
 pub mod oci;
 pub mod sif;
@@ -29,4 +30,14 @@ pub enum Command {
     Umount(mount::UmountArgs),
     /// The OCI runtime command group (runtime-spec verbs, like `singularity oci`).
     Oci(oci::OciArgs),
+    /// Pull an image (docker reference or ORAS SIF artifact) into the image store as a SIF.
+    Pull(image::PullArgs),
+    /// Push a SIF file to a registry as an ORAS artifact.
+    Push(image::PushArgs),
+    /// List the images in the store.
+    Images(image::ImagesArgs),
+    /// Remove images from the store.
+    Rmi(image::RmiArgs),
+    /// Image store commands: import, export, inspect.
+    Image(image::ImageArgs),
 }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+mod image;
 mod mount;
 mod oci;
 mod sif;
@@ -15,5 +16,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mount(args) => mount::mount(args),
         Command::Umount(args) => mount::umount(args),
         Command::Oci(args) => oci::run(args),
+        Command::Pull(args) => image::pull(args),
+        Command::Push(args) => image::push(args),
+        Command::Images(args) => image::images(args),
+        Command::Rmi(args) => image::rmi(args),
+        Command::Image(args) => image::image(args),
     }
 }

@@ -1,0 +1,300 @@
+//! Applying one layer (a tar, plain, gzip or zstd) onto the [`Tree`]: whiteouts and
+//! opaque directories (`.wh.NAME`, `.wh..wh..opq`) against lower layers, hard links
+//! (also to files of lower layers), modes, image uids/gids, PAX xattrs, devices,
+//! symlinks. A member that would land outside the root is refused: absolute paths,
+//! `..`, a path through a symlink, a hard link to a path outside or to a non-file.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+
+use super::tree::{parent, Kind, Node, Tree};
+use crate::image::Error;
+
+/// Most members one layer may have.
+const MAX_MEMBERS: usize = 4_000_000;
+/// Longest member path accepted.
+const MAX_PATH: usize = 4096;
+
+const WHITEOUT: &[u8] = b".wh.";
+const OPAQUE: &[u8] = b".wh..wh..opq";
+
+/// Applies layer number `index` (`digest` for messages), read from `raw`.
+pub(crate) fn apply(
+    tree: &mut Tree,
+    index: usize,
+    digest: &str,
+    raw: impl Read,
+) -> Result<(), Error> {
+    let bad_layer = |why: String| Error::BadLayer {
+        layer: digest.to_string(),
+        why,
+    };
+    let mut archive = tar::Archive::new(decompress(raw).map_err(|e| bad_layer(e.to_string()))?);
+    let entries = archive.entries().map_err(|e| bad_layer(e.to_string()))?;
+    for (n, entry) in entries.enumerate() {
+        if n >= MAX_MEMBERS {
+            return Err(bad_layer(format!("more than {MAX_MEMBERS} members")));
+        }
+        let mut entry = entry.map_err(|e| bad_layer(format!("reading member {n}: {e}")))?;
+        let raw_path = entry.path_bytes().into_owned();
+        let member = |why: String| Error::BadLayerMember {
+            layer: digest.to_string(),
+            member: String::from_utf8_lossy(&raw_path).into_owned(),
+            why,
+        };
+        let path = clean_path(&raw_path).map_err(|w| member(w.to_string()))?;
+        apply_member(tree, index, &path, &mut entry).map_err(|e| match e {
+            MemberError::Refused(w) => member(w),
+            MemberError::Io(e) => bad_layer(format!(
+                "member {:?}: {e}",
+                String::from_utf8_lossy(&raw_path)
+            )),
+        })?;
+    }
+    Ok(())
+}
+
+/// Sniffs gzip and zstd magic; anything else is read as a plain tar.
+fn decompress<'a>(raw: impl Read + 'a) -> io::Result<Box<dyn Read + 'a>> {
+    let mut r = BufReader::with_capacity(256 * 1024, raw);
+    let head = r.fill_buf()?;
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(r))
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::with_buffer(r)?)
+    } else {
+        Box::new(r)
+    })
+}
+
+enum MemberError {
+    Refused(String),
+    Io(io::Error),
+}
+
+impl From<io::Error> for MemberError {
+    fn from(e: io::Error) -> Self {
+        MemberError::Io(e)
+    }
+}
+
+/// `./a//b/` → `a/b`; refuses absolute paths, `..`, NUL and newlines, overlong paths.
+fn clean_path(raw: &[u8]) -> Result<Vec<u8>, &'static str> {
+    if raw.first() == Some(&b'/') {
+        return Err("absolute path");
+    }
+    if raw.len() > MAX_PATH || raw.iter().any(|&b| b == b'\n' || b == 0) {
+        return Err("overlong path or a NUL/newline in it");
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    for comp in raw.split(|&b| b == b'/') {
+        match comp {
+            b"" | b"." => {}
+            b".." => return Err("path with a .. component"),
+            c => {
+                if !out.is_empty() {
+                    out.push(b'/');
+                }
+                out.extend_from_slice(c);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Makes sure every ancestor of `path` is a directory (creating missing ones);
+/// refuses a path through a symlink or a non-directory.
+fn ensure_parents(tree: &mut Tree, index: usize, path: &[u8]) -> Result<(), MemberError> {
+    let mut ends: Vec<usize> = path
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'/')
+        .map(|(i, _)| i)
+        .collect();
+    ends.push(path.len());
+    for &end in &ends[..ends.len() - 1] {
+        let anc = &path[..end];
+        match tree.nodes.get(anc).map(|n| &n.kind) {
+            Some(Kind::Dir) => {}
+            Some(Kind::Symlink(_)) => {
+                return Err(MemberError::Refused(format!(
+                    "path through the symlink {:?}",
+                    String::from_utf8_lossy(anc)
+                )))
+            }
+            Some(_) => {
+                return Err(MemberError::Refused(format!(
+                    "parent {:?} is not a directory",
+                    String::from_utf8_lossy(anc)
+                )))
+            }
+            None => {
+                tree.nodes.insert(anc.to_vec(), Node::implicit_dir(index));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn apply_member<R: Read>(
+    tree: &mut Tree,
+    index: usize,
+    path: &[u8],
+    entry: &mut tar::Entry<'_, R>,
+) -> Result<(), MemberError> {
+    ensure_parents(tree, index, path)?;
+    let name = path.rsplit(|&b| b == b'/').next().unwrap_or(b"");
+    if name == OPAQUE {
+        tree.remove_below(parent(path), index, true);
+        return Ok(());
+    }
+    if let Some(hidden) = name.strip_prefix(WHITEOUT) {
+        if !hidden.starts_with(WHITEOUT) && !hidden.is_empty() {
+            let mut target = parent(path).to_vec();
+            if !target.is_empty() {
+                target.push(b'/');
+            }
+            target.extend_from_slice(hidden);
+            tree.remove_below(&target, index, false);
+        }
+        return Ok(());
+    }
+    let node = member_node(tree, index, path, entry)?;
+    if path.is_empty() && node.kind != Kind::Dir {
+        return Err(MemberError::Refused("the root must be a directory".into()));
+    }
+    tree.put(path.to_vec(), node);
+    Ok(())
+}
+
+/// The node a member describes; stages a regular file's bytes.
+fn member_node<R: Read>(
+    tree: &mut Tree,
+    index: usize,
+    path: &[u8],
+    entry: &mut tar::Entry<'_, R>,
+) -> Result<Node, MemberError> {
+    let h = entry.header().clone();
+    let refused = |w: &str| MemberError::Refused(w.to_string());
+    let dev = || -> Result<(u32, u32), MemberError> {
+        let major = h.device_major().ok().flatten().unwrap_or(0);
+        let minor = h.device_minor().ok().flatten().unwrap_or(0);
+        Ok((major, minor))
+    };
+    let kind = match h.entry_type() {
+        tar::EntryType::Directory => Kind::Dir,
+        tar::EntryType::Regular | tar::EntryType::Continuous => {
+            let (id, p) = tree.new_data();
+            let mut f = File::create(&p)?;
+            io::copy(entry, &mut f)?;
+            Kind::File { data: id }
+        }
+        tar::EntryType::Symlink => Kind::Symlink(
+            entry
+                .link_name_bytes()
+                .ok_or_else(|| refused("symlink without a target"))?
+                .into_owned(),
+        ),
+        tar::EntryType::Link => return hard_link(tree, index, path, entry),
+        tar::EntryType::Char => Kind::Char(dev()?.0, dev()?.1),
+        tar::EntryType::Block => Kind::Block(dev()?.0, dev()?.1),
+        tar::EntryType::Fifo => Kind::Fifo,
+        other => {
+            return Err(MemberError::Refused(format!(
+                "unsupported member type {other:?}"
+            )))
+        }
+    };
+    let mut node = Node {
+        kind,
+        mode: h.mode()? & 0o7777,
+        uid: u32_of(h.uid()?),
+        gid: u32_of(h.gid()?),
+        mtime: h.mtime()?,
+        xattrs: Vec::new(),
+        layer: index,
+    };
+    apply_pax(&mut node, entry)?;
+    Ok(node)
+}
+
+/// A hard link: a new name for a regular file already in the tree.
+fn hard_link<R: Read>(
+    tree: &mut Tree,
+    index: usize,
+    path: &[u8],
+    entry: &mut tar::Entry<'_, R>,
+) -> Result<Node, MemberError> {
+    let raw = entry
+        .link_name_bytes()
+        .ok_or_else(|| MemberError::Refused("hard link without a target".into()))?;
+    let target =
+        clean_path(&raw).map_err(|w| MemberError::Refused(format!("hard link target: {w}")))?;
+    match tree.nodes.get(&target) {
+        Some(
+            n @ Node {
+                kind: Kind::File { .. },
+                ..
+            },
+        ) if target != path => Ok(Node {
+            layer: index,
+            ..n.clone()
+        }),
+        Some(_) => Err(MemberError::Refused(format!(
+            "hard link to {:?}, which is not a regular file",
+            String::from_utf8_lossy(&target)
+        ))),
+        None => Err(MemberError::Refused(format!(
+            "hard link to {:?}, which does not exist",
+            String::from_utf8_lossy(&target)
+        ))),
+    }
+}
+
+/// PAX records: `SCHILY.xattr.*` and large `uid`/`gid`/`mtime` values.
+fn apply_pax<R: Read>(node: &mut Node, entry: &mut tar::Entry<'_, R>) -> Result<(), MemberError> {
+    let Some(exts) = entry.pax_extensions()? else {
+        return Ok(());
+    };
+    for ext in exts {
+        let ext = ext?;
+        let (Ok(key), value) = (ext.key(), ext.value_bytes()) else {
+            continue;
+        };
+        let num = || {
+            std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.split('.').next()?.parse::<u64>().ok())
+        };
+        match key {
+            "uid" => node.uid = num().map_or(node.uid, u32_of),
+            "gid" => node.gid = num().map_or(node.gid, u32_of),
+            "mtime" => node.mtime = num().unwrap_or(node.mtime),
+            k => {
+                if let Some(name) = k.strip_prefix("SCHILY.xattr.") {
+                    node.xattrs.push((name.to_string(), value.to_vec()));
+                }
+            }
+        }
+    }
+    node.xattrs.sort();
+    Ok(())
+}
+
+fn u32_of(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleans_and_refuses_paths() {
+        assert_eq!(clean_path(b"./a//b/").unwrap(), b"a/b");
+        assert_eq!(clean_path(b"./").unwrap(), b"");
+        assert!(clean_path(b"/etc/passwd").is_err());
+        assert!(clean_path(b"a/../../x").is_err());
+        assert!(clean_path(b"a\nb").is_err());
+    }
+}
