@@ -156,6 +156,7 @@ fn mounted_tree_matches_source() {
     let mounted = serve(&img, &dir.path().join("mnt"));
     compare_tree(&tree.root, &mounted.mnt, Path::new(""), &mut HashMap::new());
     xattr_semantics(&mounted.mnt.join("xattr"));
+    unprivileged_listing(dir.path(), &mounted.mnt.join("xattr/file"));
     parallel_reads(&src, &mounted.mnt);
     let st = nix::sys::statvfs::statvfs(&mounted.mnt).expect("statvfs");
     assert!(st.blocks() > 0 && st.files() > 700, "statfs");
@@ -239,4 +240,72 @@ fn parallel_reads(src: &Path, mnt: &Path) {
             });
         }
     });
+}
+
+/// Helper run as another user by `unprivileged_listing`: prints `llistxattr` of the
+/// path in `FUSEFS_LIST_XATTRS` (does nothing in a normal run).
+#[test]
+fn list_xattrs_helper() {
+    if let Some(path) = std::env::var_os("FUSEFS_LIST_XATTRS") {
+        let names = sys::llistxattr(Path::new(&path), 65536).expect("llistxattr");
+        println!(
+            "NAMES:{}",
+            String::from_utf8_lossy(&names).replace('\0', ",")
+        );
+    }
+}
+
+/// An ordinary user lists no trusted.* names (it could not read them), as on ext4.
+fn unprivileged_listing(top: &Path, file: &Path) {
+    let user = "sifcri-test";
+    let known = std::process::Command::new("id")
+        .arg(user)
+        .output()
+        .expect("id");
+    if !known.status.success() {
+        assert!(
+            !common::is_ci(),
+            "CI must have the user {user} (scripts/setup.sh)"
+        );
+        eprintln!("SKIPPED unprivileged listxattr: no user {user}");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(top, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let exe = top.join("fuse_serve_helper");
+    fs::copy(std::env::current_exe().expect("exe"), &exe).expect("copy test binary");
+    let out = std::process::Command::new("setpriv")
+        .args([
+            &format!("--reuid={user}"),
+            &format!("--regid={user}"),
+            "--init-groups",
+            "--reset-env",
+        ])
+        .arg("env")
+        .arg(format!("FUSEFS_LIST_XATTRS={}", file.display()))
+        .arg(&exe)
+        .args([
+            "--exact",
+            "list_xattrs_helper",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .expect("run helper as another user");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let names = text
+        .split("NAMES:")
+        .nth(1)
+        .and_then(|rest| rest.lines().next());
+    let names = names.unwrap_or_else(|| {
+        panic!(
+            "helper output: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(
+        names.contains("user.plain,") && names.contains("security.label,"),
+        "{names}"
+    );
+    assert!(!names.contains("trusted."), "{names}");
 }

@@ -5,6 +5,7 @@
 //! caches. [`SquashFuse`] is an `Arc` inside, so every worker shares one set of caches.
 
 mod attr;
+mod caller;
 mod inodes;
 mod ops;
 

@@ -12,6 +12,7 @@ use fuser::{
 };
 
 use super::attr::{errno, file_attr, file_type};
+use super::caller::may_list_trusted;
 use super::{SquashFuse, TTL};
 use crate::squashfs::Kind;
 
@@ -274,11 +275,17 @@ impl Filesystem for SquashFuse {
         xattr_reply(reply, &value, size);
     }
 
-    fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+    fn listxattr(&self, req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
         let inode = tryr!(reply, self.resolve(ino.0));
         let all = tryr!(reply, self.image().xattrs(&inode));
         let mut names = Vec::new();
+        let mut trusted = None;
         for x in all {
+            if x.name.starts_with(b"trusted.")
+                && !*trusted.get_or_insert_with(|| may_list_trusted(req.pid()))
+            {
+                continue;
+            }
             names.extend_from_slice(&x.name);
             names.push(0);
         }
