@@ -19,6 +19,9 @@ echo acpi[$(ls /proc/acpi)]; \
 echo x > /proc/sys/kernel/hostname || echo procsys-readonly; \
 mkdir /tmp/blocked || echo mkdir-denied; \
 touch /newfile || echo root-readonly; \
+touch /data/x || echo data-readonly; \
+ls -l /dev/fuse; \
+echo cgroupfs[$(ls /sys/fs/cgroup | head -n 1)]; \
 echo done";
 
 fn probe(env: &Env) -> String {
@@ -28,6 +31,15 @@ fn probe(env: &Env) -> String {
         .as_array_mut()
         .unwrap()
         .push(json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}));
+    let data = env.path().join("out");
+    std::fs::create_dir(env.bundle().join("rootfs/data")).unwrap();
+    let mounts = cfg["mounts"].as_array_mut().unwrap();
+    mounts.push(
+        json!({"destination": "/data", "type": "bind", "source": data, "options": ["rbind", "ro"]}),
+    );
+    mounts.push(json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["ro", "nosuid", "nodev", "noexec"]}));
+    cfg["linux"]["devices"] =
+        json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438}]);
     cfg["linux"]["seccomp"] = json!({
         "defaultAction": "SCMP_ACT_ALLOW",
         "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
@@ -62,6 +74,12 @@ fn process_sees_its_restrictions() {
         has("procsys-readonly");
         has("mkdir-denied");
         has("root-readonly");
+        has("data-readonly");
+        has("10, 229");
+        assert!(
+            !out.contains("cgroupfs[]"),
+            "{mode:?}: empty /sys/fs/cgroup:\n{out}"
+        );
         has("done");
         let limits = out
             .lines()
