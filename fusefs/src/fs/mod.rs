@@ -4,10 +4,23 @@
 //! FUSE node id to an inode through [`inodes::InodeMap`] and answers from the image's
 //! caches. [`SquashFuse`] is an `Arc` inside, so every worker shares one set of caches.
 
+/// Unwraps a reader result or answers the request with the error's errno.
+macro_rules! tryr {
+    ($reply:ident, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return $reply.error(super::attr::errno(&e)),
+        }
+    };
+}
+
 mod attr;
 mod caller;
+mod data;
 mod inodes;
 mod ops;
+mod readdir;
+mod xattr;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

@@ -1,6 +1,5 @@
 //! The `fuser::Filesystem` operations: lookup, attributes, data, directories, xattrs.
 
-use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::Ordering::Relaxed;
@@ -11,23 +10,9 @@ use fuser::{
     ReplyEntry, ReplyOpen, ReplyStatfs, ReplyXattr, Request,
 };
 
-use super::attr::{errno, file_attr, file_type};
-use super::caller::may_list_trusted;
+use super::attr::file_attr;
 use super::{SquashFuse, TTL};
 use crate::squashfs::Kind;
-
-thread_local! {
-    static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-macro_rules! tryr {
-    ($reply:ident, $e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => return $reply.error(errno(&e)),
-        }
-    };
-}
 
 fn open_mode_ok(flags: OpenFlags) -> bool {
     flags.0 & libc::O_ACCMODE == libc::O_RDONLY
@@ -109,31 +94,7 @@ impl Filesystem for SquashFuse {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        let inode = tryr!(reply, self.resolve(ino.0));
-        if inode.kind != Kind::File {
-            return reply.error(Errno::EINVAL);
-        }
-        let want = u64::from(size).min(inode.size.saturating_sub(offset)) as usize;
-        if want == 0 {
-            return reply.data(&[]);
-        }
-        let bs = u64::from(self.image().superblock().block_size);
-        let within = (offset % bs) as usize;
-        if within + want <= bs as usize {
-            let block = tryr!(reply, self.image().read_block(&inode, offset / bs));
-            return match block.get(within..within + want) {
-                Some(bytes) => reply.data(bytes),
-                None => reply.error(Errno::EIO),
-            };
-        }
-        READ_BUF.with(|buf| {
-            let mut buf = buf.borrow_mut();
-            buf.resize(want, 0);
-            match self.image().read(&inode, offset, &mut buf[..want]) {
-                Ok(n) => reply.data(&buf[..n]),
-                Err(e) => reply.error(errno(&e)),
-            }
-        })
+        self.read_reply(ino.0, offset, size, reply);
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
@@ -156,40 +117,9 @@ impl Filesystem for SquashFuse {
         ino: INodeNo,
         _fh: FileHandle,
         offset: u64,
-        mut reply: ReplyDirectory,
+        reply: ReplyDirectory,
     ) {
-        let dir = tryr!(reply, self.resolve(ino.0));
-        let listing = tryr!(reply, self.image().read_dir(&dir));
-        let parent = self.parent_node(&dir, ino.0);
-        let start = usize::try_from(offset).unwrap_or(usize::MAX);
-        let dots = [(ino.0, &b"."[..]), (parent, &b".."[..])];
-        for (i, (node, name)) in dots.into_iter().enumerate().skip(start) {
-            if reply.add(
-                INodeNo(node),
-                i as u64 + 1,
-                fuser::FileType::Directory,
-                OsStr::from_bytes(name),
-            ) {
-                return reply.ok();
-            }
-        }
-        for (i, e) in listing
-            .entries()
-            .iter()
-            .enumerate()
-            .skip(start.saturating_sub(2))
-        {
-            let name = OsStr::from_bytes(listing.name(e));
-            if reply.add(
-                INodeNo(self.node_id(e.ino)),
-                i as u64 + 3,
-                file_type(e.kind),
-                name,
-            ) {
-                break;
-            }
-        }
-        reply.ok();
+        self.readdir_reply(ino.0, offset, reply);
     }
 
     fn readdirplus(
@@ -198,49 +128,9 @@ impl Filesystem for SquashFuse {
         ino: INodeNo,
         _fh: FileHandle,
         offset: u64,
-        mut reply: ReplyDirectoryPlus,
+        reply: ReplyDirectoryPlus,
     ) {
-        let dir = tryr!(reply, self.resolve(ino.0));
-        let listing = tryr!(reply, self.image().read_dir(&dir));
-        let parent = self.parent_node(&dir, ino.0);
-        let start = usize::try_from(offset).unwrap_or(usize::MAX);
-        let dots = [(ino.0, &b"."[..]), (parent, &b".."[..])];
-        for (i, (node, name)) in dots.into_iter().enumerate().skip(start) {
-            let attr = file_attr(&dir, node);
-            if reply.add(
-                INodeNo(node),
-                i as u64 + 1,
-                OsStr::from_bytes(name),
-                &TTL,
-                &attr,
-                Generation(0),
-            ) {
-                return reply.ok();
-            }
-        }
-        for (i, e) in listing
-            .entries()
-            .iter()
-            .enumerate()
-            .skip(start.saturating_sub(2))
-        {
-            let inode = tryr!(reply, self.image().entry_inode(e));
-            let node = self.node_id(inode.ino);
-            let attr = file_attr(&inode, node);
-            let name = OsStr::from_bytes(listing.name(e));
-            if reply.add(
-                INodeNo(node),
-                i as u64 + 3,
-                name,
-                &TTL,
-                &attr,
-                Generation(0),
-            ) {
-                break;
-            }
-            self.remember(&inode);
-        }
-        reply.ok();
+        self.readdirplus_reply(ino.0, offset, reply);
     }
 
     fn flush(
@@ -270,26 +160,11 @@ impl Filesystem for SquashFuse {
     }
 
     fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
-        let inode = tryr!(reply, self.resolve(ino.0));
-        let value = tryr!(reply, self.image().get_xattr(&inode, name.as_bytes()));
-        xattr_reply(reply, &value, size);
+        self.getxattr_reply(ino.0, name, size, reply);
     }
 
     fn listxattr(&self, req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
-        let inode = tryr!(reply, self.resolve(ino.0));
-        let all = tryr!(reply, self.image().xattrs(&inode));
-        let mut names = Vec::new();
-        let mut trusted = None;
-        for x in all {
-            if x.name.starts_with(b"trusted.")
-                && !*trusted.get_or_insert_with(|| may_list_trusted(req.pid()))
-            {
-                continue;
-            }
-            names.extend_from_slice(&x.name);
-            names.push(0);
-        }
-        xattr_reply(reply, &names, size);
+        self.listxattr_reply(ino.0, req.pid(), size, reply);
     }
 
     fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
@@ -302,28 +177,6 @@ impl Filesystem for SquashFuse {
         } else {
             reply.error(Errno::EACCES);
         }
-    }
-}
-
-impl SquashFuse {
-    fn parent_node(&self, dir: &crate::squashfs::Inode, node: u64) -> u64 {
-        if node == 1 {
-            return 1;
-        }
-        match dir.parent_ino() {
-            Some(p) if p != 0 && p <= self.image().superblock().inode_count => self.node_id(p),
-            _ => 1,
-        }
-    }
-}
-
-fn xattr_reply(reply: ReplyXattr, value: &[u8], size: u32) {
-    if size == 0 {
-        reply.size(value.len() as u32);
-    } else if value.len() > size as usize {
-        reply.error(Errno::ERANGE);
-    } else {
-        reply.data(value);
     }
 }
 

@@ -128,3 +128,70 @@ impl Superblock {
         self.flags & flags::EXPORTABLE != 0 && self.export_table != NO_TABLE
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(edit: impl FnOnce(&mut Vec<u8>)) -> Result<Superblock> {
+        let mut raw = vec![0u8; 4096];
+        raw[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+        raw[12..16].copy_from_slice(&131_072u32.to_le_bytes());
+        raw[20..22].copy_from_slice(&1u16.to_le_bytes());
+        raw[22..24].copy_from_slice(&17u16.to_le_bytes());
+        raw[28..30].copy_from_slice(&4u16.to_le_bytes());
+        raw[40..48].copy_from_slice(&4096u64.to_le_bytes());
+        for (at, v) in [
+            (48, 200u64),
+            (56, NO_TABLE),
+            (64, 100),
+            (72, 150),
+            (80, NO_TABLE),
+            (88, NO_TABLE),
+        ] {
+            raw[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        edit(&mut raw);
+        Superblock::read(&Source::from_bytes(&raw).expect("memfd"))
+    }
+
+    #[test]
+    fn reads_a_valid_superblock() {
+        let sb = image(|_| {}).expect("valid");
+        assert_eq!((sb.block_size, sb.compressor), (131_072, 1));
+        assert!(!sb.has_xattrs() && !sb.is_exportable());
+    }
+
+    #[test]
+    fn rejects_bad_magic_version_and_block_size() {
+        assert!(matches!(image(|r| r[0] = b'x'), Err(Error::BadMagic(_))));
+        assert!(matches!(
+            image(|r| r[28] = 3),
+            Err(Error::Version { major: 3, .. })
+        ));
+        assert!(matches!(image(|r| r[22] = 16), Err(Error::Corrupt { .. })));
+        assert!(matches!(
+            image(|r| r[12..16].copy_from_slice(&3000u32.to_le_bytes())),
+            Err(Error::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_tables_outside_the_image() {
+        assert!(matches!(
+            image(|r| r[40..48].copy_from_slice(&8192u64.to_le_bytes())),
+            Err(Error::Corrupt { .. })
+        ));
+        assert!(matches!(
+            image(|r| r[48..56].copy_from_slice(&5000u64.to_le_bytes())),
+            Err(Error::Corrupt { .. })
+        ));
+        assert!(matches!(
+            image(|r| r[64..72].copy_from_slice(&160u64.to_le_bytes())),
+            Err(Error::Corrupt { .. })
+        ));
+        assert!(matches!(image(|_| {}).map(|_| ()), Ok(())));
+        let short = Superblock::read(&Source::from_bytes(&[0u8; 50]).expect("memfd"));
+        assert!(matches!(short, Err(Error::Source(_))));
+    }
+}
