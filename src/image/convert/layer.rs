@@ -205,12 +205,13 @@ fn member_node<R: Read>(
             )))
         }
     };
+    // Empty numeric fields read as 0, as Go's archive/tar (which wrote most layers) does.
     let mut node = Node {
         kind,
-        mode: h.mode()? & 0o7777,
-        uid: u32_of(h.uid()?),
-        gid: u32_of(h.gid()?),
-        mtime: h.mtime()?,
+        mode: h.mode().unwrap_or(0o644) & 0o7777,
+        uid: u32_of(h.uid().unwrap_or(0)),
+        gid: u32_of(h.gid().unwrap_or(0)),
+        mtime: h.mtime().unwrap_or(0),
         xattrs: Vec::new(),
         layer: index,
     };

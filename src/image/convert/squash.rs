@@ -1,10 +1,14 @@
-//! The [`Tree`] to a squashfs image with Debian's `mksquashfs`, without root: the
-//! tree is written out as plain files, directories and symlinks (hard links as
-//! links), and a pseudo file (`-pf`) gives every entry its image mode, uid, gid and
-//! mtime and adds device nodes and fifos. The output is reproducible: fixed
-//! filesystem and root times, and mksquashfs sorts directory entries itself.
+//! The [`Tree`] to a squashfs image with Debian's `mksquashfs`: the tree is written
+//! out as plain files, directories, symlinks and hard links with the image's modes,
+//! mtimes and xattrs; owners are set with `lchown` as root, and for an ordinary user
+//! inside a user namespace that maps the subordinate ids (`unshare --map-auto`), so
+//! the image's uids/gids land in the squashfs without real root. Device nodes and
+//! fifos come from a pseudo file (`-pf`). mksquashfs 4.5 cannot combine a pseudo
+//! "modify" of a directory with pseudo entries below it, hence owners and modes are
+//! set on the staged files rather than in the pseudo file. Output is reproducible:
+//! fixed filesystem and root times, and mksquashfs sorts directory entries itself.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
@@ -13,6 +17,8 @@ use std::process::Command;
 
 use super::tree::{Kind, Node, Tree};
 use crate::image::Error;
+
+mod meta;
 
 /// Writes `tree` as a squashfs image to `out`, using `stage` as scratch space.
 pub(crate) fn build(tree: &Tree, stage: &Path, out: &Path) -> Result<(), Error> {
@@ -25,30 +31,42 @@ pub(crate) fn build(tree: &Tree, stage: &Path, out: &Path) -> Result<(), Error> 
         .get(&b""[..])
         .cloned()
         .unwrap_or_else(|| Node::implicit_dir(0));
-    let output = Command::new("mksquashfs")
-        .arg(&root)
-        .arg(out)
-        .args(["-noappend", "-no-progress", "-quiet", "-mkfs-time", "0"])
-        .args([
-            "-root-mode",
-            &format!("{:o}", top.mode),
-            "-root-uid",
-            &top.uid.to_string(),
-        ])
-        .args([
-            "-root-gid",
-            &top.gid.to_string(),
-            "-root-time",
-            &top.mtime.to_string(),
-        ])
-        .arg("-pf")
-        .arg(&pf)
-        .output()
-        .map_err(|e| {
-            Error::Squashfs(format!(
-                "running mksquashfs (is squashfs-tools installed?): {e}"
-            ))
-        })?;
+    let mut args: Vec<String> = vec![root.display().to_string(), out.display().to_string()];
+    for a in ["-noappend", "-no-progress", "-quiet", "-mkfs-time", "0"] {
+        args.push(a.into());
+    }
+    args.extend([
+        "-root-mode".into(),
+        format!("{:o}", top.mode),
+        "-root-uid".into(),
+        top.uid.to_string(),
+    ]);
+    args.extend([
+        "-root-gid".into(),
+        top.gid.to_string(),
+        "-root-time".into(),
+        top.mtime.to_string(),
+    ]);
+    args.extend(["-pf".into(), pf.display().to_string()]);
+    let owned: Vec<(&[u8], &Node)> = tree
+        .nodes
+        .iter()
+        .filter(|(p, _)| !p.is_empty())
+        .map(|(p, n)| (p.as_slice(), n))
+        .collect();
+    let mut cmd = if nix::unistd::geteuid().is_root() {
+        meta::apply_as_root(&root, &owned)?;
+        let mut c = Command::new("mksquashfs");
+        c.args(&args);
+        c
+    } else {
+        meta::command_in_userns(&root, stage, &owned, &args)?
+    };
+    let output = cmd.output().map_err(|e| {
+        Error::Squashfs(format!(
+            "running mksquashfs (is squashfs-tools installed?): {e}"
+        ))
+    })?;
     if !output.status.success() {
         let err = String::from_utf8_lossy(&output.stderr);
         return Err(Error::Squashfs(format!(
@@ -60,7 +78,8 @@ pub(crate) fn build(tree: &Tree, stage: &Path, out: &Path) -> Result<(), Error> 
     Ok(())
 }
 
-/// Writes the tree under `root`; returns the pseudo file definitions.
+/// Writes the tree under `root` (content, links, mtimes, xattrs); returns the pseudo
+/// file definitions of devices and fifos.
 fn materialize(tree: &Tree, root: &Path) -> Result<String, Error> {
     std::fs::create_dir(root).map_err(|e| Error::io("creating", root, e))?;
     let mut pseudo = String::new();
@@ -86,32 +105,21 @@ fn materialize(tree: &Tree, root: &Path) -> Result<String, Error> {
                 .map_err(io("creating symlink"))?,
             Kind::Char(maj, min) => {
                 let _ = writeln!(pseudo, "{quoted} C {t} {m:o} {u} {g} {maj} {min}");
-                continue;
             }
             Kind::Block(maj, min) => {
                 let _ = writeln!(pseudo, "{quoted} B {t} {m:o} {u} {g} {maj} {min}");
-                continue;
             }
             Kind::Fifo => {
                 let _ = writeln!(pseudo, "{quoted} I {t} {m:o} {u} {g} f");
-                continue;
             }
         }
-        let _ = writeln!(pseudo, "{quoted} M {t} {m:o} {u} {g}");
-        set_xattrs(&root.join(OsStr::from_bytes(path)), &node.xattrs);
     }
+    meta::set_xattrs_and_times(tree, root)?;
     Ok(pseudo)
 }
 
-/// Sets a member's xattrs on the staged file; those we may not set (`security.*`,
-/// `trusted.*` without root) are dropped with a warning.
-fn set_xattrs(path: &Path, xattrs: &[(String, Vec<u8>)]) {
-    for (name, value) in xattrs {
-        if let Err(e) = xattr::set(path, name, value) {
-            tracing::warn!(path = %path.display(), xattr = %name, error = %e, "dropping an xattr we may not set");
-        }
-    }
-}
+/// Paths grouped by a key (owner or mode), for batch `chown`/`chmod`.
+pub(crate) type Groups = BTreeMap<String, Vec<PathBuf>>;
 
 /// A pseudo-file path: quoted, with `"` and `\` escaped.
 fn quote(path: &[u8]) -> String {
