@@ -53,11 +53,18 @@ impl Manager {
                 ..Self::default()
             }),
         };
+        // Without limits or a path asked for, a read-only or foreign cgroup tree (a
+        // container host) only costs the stats: run anyway.
+        let optional = path.is_none() && resources.is_none();
         match result {
             Ok(m) => Ok((m, Vec::new())),
             Err(CgroupError::Io { source, .. }) if !privileged && source.kind() == std::io::ErrorKind::PermissionDenied => {
                 Ok((Self::default(), vec!["no writable cgroup tree (delegated cgroup v2 needed): running without resource limits".into()]))
             }
+            Err(CgroupError::Io { path, source }) if optional => Ok((
+                Self::default(),
+                vec![format!("cannot make a cgroup at {}: {source}: running without one", path.display())],
+            )),
             Err(e) => Err(e),
         }
     }

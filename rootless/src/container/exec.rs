@@ -46,6 +46,13 @@ const NAMESPACES: [(&str, CloneFlags); 7] = [
 impl Container {
     /// Runs a process in the container and returns its exit code.
     pub fn exec(&self, opts: &ExecOptions) -> Result<i32, Error> {
+        wait_code(self.exec_spawn(opts)?)
+    }
+
+    /// Starts a process in the container and returns the pid of our child that
+    /// mirrors its exit status (exit code, or 128 + signal); the caller waits for it.
+    /// The child inherits the caller's stdin, stdout and stderr.
+    pub fn exec_spawn(&self, opts: &ExecOptions) -> Result<Pid, Error> {
         if self.status() != Status::Running {
             return Err(self.wrong("exec"));
         }
@@ -77,7 +84,7 @@ impl Container {
                 };
                 std::process::exit(code)
             }
-            ForkResult::Parent { child } => wait_code(child),
+            ForkResult::Parent { child } => Ok(child),
         }
     }
 }
