@@ -3,6 +3,7 @@
 //! pushed with our own client, and squashfs listings via `unsquashfs`.
 #![allow(dead_code)]
 
+pub mod fake;
 pub mod layers;
 pub mod registry;
 

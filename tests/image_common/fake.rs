@@ -1,0 +1,119 @@
+//! A tiny HTTP/1.1 server for failures a real registry never produces on demand
+//! (wrong bytes for a digest, a huge manifest); stopped on drop.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// An answer: status, content type, body, and an optional Content-Length override.
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    /// Stream this many zero bytes instead of `body` (a huge response).
+    pub stream_zeros: Option<u64>,
+}
+
+impl Answer {
+    pub fn ok(content_type: &str, body: Vec<u8>) -> Answer {
+        Answer {
+            status: 200,
+            content_type: content_type.into(),
+            body,
+            stream_zeros: None,
+        }
+    }
+    pub fn not_found() -> Answer {
+        Answer {
+            status: 404,
+            content_type: "text/plain".into(),
+            body: b"not found".to_vec(),
+            stream_zeros: None,
+        }
+    }
+}
+
+/// The server.
+pub struct Fake {
+    pub host: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Fake {
+    /// Serves `route(path)` for every request.
+    pub fn start(route: impl Fn(&str) -> Answer + Send + 'static) -> Fake {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let host = l.local_addr().expect("addr").to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for conn in l.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(c) = conn {
+                    let _ = serve(c, &route);
+                }
+            }
+        });
+        Fake {
+            host,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+fn serve(c: TcpStream, route: &dyn Fn(&str) -> Answer) -> std::io::Result<()> {
+    let mut r = BufReader::new(c.try_clone()?);
+    let mut w = c;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+        loop {
+            let mut h = String::new();
+            if r.read_line(&mut h)? == 0 || h == "\r\n" {
+                break;
+            }
+        }
+        let a = if path == "/v2/" {
+            Answer::ok("application/json", b"{}".to_vec())
+        } else {
+            route(&path)
+        };
+        let len = a.stream_zeros.unwrap_or(a.body.len() as u64);
+        write!(
+            w,
+            "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {len}\r\n\r\n",
+            a.status, a.content_type
+        )?;
+        match a.stream_zeros {
+            Some(n) => {
+                let chunk = vec![0u8; 1 << 20];
+                let mut left = n;
+                while left > 0 {
+                    let k = left.min(chunk.len() as u64) as usize;
+                    w.write_all(&chunk[..k])?;
+                    left -= k as u64;
+                }
+            }
+            None => w.write_all(&a.body)?,
+        }
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(&self.host);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
