@@ -162,7 +162,6 @@ impl<V: Clone> Cache<V> {
     }
 
     /// The cached value for `key`, marking it recently used.
-    #[cfg(test)]
     pub(crate) fn get(&self, key: u64) -> Option<V> {
         let mut shard = self.shard(key).lock().unwrap_or_else(|e| e.into_inner());
         shard.get(key)

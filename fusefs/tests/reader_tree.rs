@@ -125,3 +125,51 @@ fn matches_unsquashfs_extraction() {
         Squashfs::open(Source::open(&img).expect("source"), CacheConfig::default()).expect("open");
     common::walk::compare(&fs, &tree, true);
 }
+
+/// Lookups in a large directory not yet listed go through the squashfs directory
+/// index; they must agree with the parsed listing, for present and absent names.
+#[test]
+fn indexed_lookups_match_listing() {
+    let dir = common::tempdir();
+    let src = dir.path().join("src");
+    let big = src.join("big");
+    std::fs::create_dir_all(&big).expect("mkdir");
+    for i in 0..3000u32 {
+        let name = format!(
+            "{:x}-{}",
+            i.wrapping_mul(2_654_435_761),
+            "n".repeat((i % 40) as usize)
+        );
+        std::fs::write(big.join(name), i.to_le_bytes()).expect("write");
+    }
+    let img = dir.path().join("image.sqfs");
+    common::mksquashfs(&src, &img, &["-comp", "lz4"]);
+    let open = || {
+        Squashfs::open(Source::open(&img).expect("source"), CacheConfig::default()).expect("open")
+    };
+    let (listed, indexed) = (open(), open());
+    let listing = listed
+        .read_dir(&listed.lookup_path("big").expect("big"))
+        .expect("read_dir");
+    assert_eq!(listing.len(), 3000);
+    let big_dir = indexed.lookup_path("big").expect("big");
+    for e in listing.entries() {
+        let name = listing.name(e);
+        let found = indexed
+            .lookup(&big_dir, name)
+            .expect("lookup")
+            .expect("present");
+        assert_eq!(
+            (found.ino, found.inode_ref),
+            (e.ino, e.inode_ref),
+            "{}",
+            String::from_utf8_lossy(name)
+        );
+        let mut absent = name.to_vec();
+        absent.push(b'~');
+        assert!(indexed.lookup(&big_dir, &absent).expect("lookup").is_none());
+    }
+    for absent in [&b"0"[..], b"", b"zzzz", b"~"] {
+        assert!(indexed.lookup(&big_dir, absent).expect("lookup").is_none());
+    }
+}

@@ -31,6 +31,19 @@ pub struct Dir {
     sorted: bool,
 }
 
+impl DirEntry {
+    /// An entry found outside a parsed [`Dir`] (its name is not kept).
+    pub(crate) fn new(kind: Kind, ino: u32, inode_ref: InodeRef) -> Self {
+        Self {
+            name_start: 0,
+            name_len: 0,
+            kind,
+            ino,
+            inode_ref,
+        }
+    }
+}
+
 impl Dir {
     /// The entries, in on-disk (byte-sorted) order.
     pub fn entries(&self) -> &[DirEntry] {
@@ -72,6 +85,18 @@ impl Dir {
 const MAX_HEADER_COUNT: u32 = 256;
 
 impl Inner {
+    /// The entry `name` of directory `dir`: from its parsed listing when cached, through
+    /// the directory index for an uncached indexed directory, else by parsing it.
+    pub(crate) fn dir_lookup(&self, dir: &Inode, name: &[u8]) -> Result<Option<DirEntry>> {
+        let super::inode::Data::Dir(loc) = &dir.data else {
+            return Err(Error::NotDir);
+        };
+        if loc.index.is_some() && self.caches.dirs.get(dir.inode_ref.0).is_none() {
+            return self.lookup_indexed(loc, name);
+        }
+        Ok(self.dir(dir)?.find(name).copied())
+    }
+
     /// The listing of directory inode `dir`.
     pub(crate) fn dir(&self, dir: &Inode) -> Result<Arc<Dir>> {
         let key = dir.inode_ref.0;

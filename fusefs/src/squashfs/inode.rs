@@ -79,6 +79,9 @@ pub(crate) struct DirLoc {
     /// Listing bytes (the inode's size minus the 3 bytes of `.` and `..`).
     pub(crate) len: u32,
     pub(crate) parent: u32,
+    /// The directory index of an extended directory: entry count and where it starts
+    /// (image offset of the metadata block, offset inside it).
+    pub(crate) index: Option<(u16, u64, usize)>,
 }
 
 /// Where a regular file's data lives.

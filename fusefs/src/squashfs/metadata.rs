@@ -79,6 +79,11 @@ pub(crate) struct MetaReader<'a> {
 }
 
 impl MetaReader<'_> {
+    /// Image offset of the current block and the offset inside it.
+    pub(crate) fn position(&self) -> (u64, usize) {
+        (self.block, self.pos)
+    }
+
     fn advance(&mut self) -> Result<()> {
         let next = self.cur.next;
         self.cur = self.inner.meta_block(next)?;

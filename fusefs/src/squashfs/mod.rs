@@ -7,6 +7,7 @@
 
 mod compression;
 mod dir;
+mod dir_index;
 mod error;
 mod export;
 mod file;
@@ -167,9 +168,8 @@ impl Squashfs {
 
     /// The entry `name` of directory `dir`, if present.
     pub fn lookup(&self, dir: &Inode, name: &[u8]) -> Result<Option<Arc<Inode>>> {
-        let d = self.read_dir(dir)?;
-        match d.find(name) {
-            Some(e) => Ok(Some(self.entry_inode(e)?)),
+        match self.inner.dir_lookup(dir, name)? {
+            Some(e) => Ok(Some(self.entry_inode(&e)?)),
             None => Ok(None),
         }
     }

@@ -139,10 +139,15 @@ impl Inner {
         let size = m.u32()?;
         let block = m.u32()?;
         let parent = m.u32()?;
-        let _index_count = m.u16()?;
+        let index_count = m.u16()?;
         let offset = m.u16()?;
         i.xattr = opt(m.u32()?);
-        self.set_dir(i, block, offset, size, parent)
+        self.set_dir(i, block, offset, size, parent)?;
+        if let (Data::Dir(loc), true) = (&mut i.data, index_count > 0) {
+            let (at, off) = m.position();
+            loc.index = Some((index_count, at, off));
+        }
+        Ok(())
     }
 
     fn set_dir(
@@ -168,6 +173,7 @@ impl Inner {
             offset,
             len,
             parent,
+            index: None,
         });
         Ok(())
     }
