@@ -14,6 +14,26 @@ pub struct Answer {
     pub body: Vec<u8>,
     /// Stream this many zero bytes instead of `body` (a huge response).
     pub stream_zeros: Option<u64>,
+    /// Extra response headers.
+    pub headers: Vec<(String, String)>,
+    /// Close the connection after this many body bytes (a broken transfer).
+    pub cut_after: Option<usize>,
+}
+
+/// What the server saw of a request.
+pub struct Req {
+    pub path: String,
+    /// Header names lowercased.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Req {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl Answer {
@@ -23,14 +43,14 @@ impl Answer {
             content_type: content_type.into(),
             body,
             stream_zeros: None,
+            headers: Vec::new(),
+            cut_after: None,
         }
     }
     pub fn not_found() -> Answer {
         Answer {
             status: 404,
-            content_type: "text/plain".into(),
-            body: b"not found".to_vec(),
-            stream_zeros: None,
+            ..Answer::ok("text/plain", b"not found".to_vec())
         }
     }
 }
@@ -45,6 +65,11 @@ pub struct Fake {
 impl Fake {
     /// Serves `route(path)` for every request.
     pub fn start(route: impl Fn(&str) -> Answer + Send + 'static) -> Fake {
+        Self::start_full(move |r: &Req| route(&r.path))
+    }
+
+    /// Serves `route(request)` for every request.
+    pub fn start_full(route: impl Fn(&Req) -> Answer + Send + 'static) -> Fake {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind");
         let host = l.local_addr().expect("addr").to_string();
         let stop = Arc::new(AtomicBool::new(false));
@@ -67,7 +92,7 @@ impl Fake {
     }
 }
 
-fn serve(c: TcpStream, route: &dyn Fn(&str) -> Answer) -> std::io::Result<()> {
+fn serve(c: TcpStream, route: &dyn Fn(&Req) -> Answer) -> std::io::Result<()> {
     let mut r = BufReader::new(c.try_clone()?);
     let mut w = c;
     loop {
@@ -76,23 +101,36 @@ fn serve(c: TcpStream, route: &dyn Fn(&str) -> Answer) -> std::io::Result<()> {
             return Ok(());
         }
         let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+        let mut headers = Vec::new();
         loop {
             let mut h = String::new();
             if r.read_line(&mut h)? == 0 || h == "\r\n" {
                 break;
             }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
         }
-        let a = if path == "/v2/" {
+        let req = Req { path, headers };
+        let a = if req.path == "/v2/" {
             Answer::ok("application/json", b"{}".to_vec())
         } else {
-            route(&path)
+            route(&req)
         };
         let len = a.stream_zeros.unwrap_or(a.body.len() as u64);
         write!(
             w,
-            "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {len}\r\n\r\n",
+            "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {len}\r\n",
             a.status, a.content_type
         )?;
+        for (k, v) in &a.headers {
+            write!(w, "{k}: {v}\r\n")?;
+        }
+        write!(w, "\r\n")?;
+        if let Some(n) = a.cut_after {
+            w.write_all(&a.body[..n.min(a.body.len())])?;
+            return Ok(());
+        }
         match a.stream_zeros {
             Some(n) => {
                 let chunk = vec![0u8; 1 << 20];
