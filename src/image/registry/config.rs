@@ -146,4 +146,26 @@ mod tests {
         );
         assert_eq!(Auth::from_cri("", "", "", ""), Auth::Anonymous);
     }
+
+    #[test]
+    fn docker_config_json_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.json");
+        let b64 = base64::engine::general_purpose::STANDARD.encode("al:pw");
+        let json = format!(
+            r#"{{"auths": {{"https://reg.example:5000": {{"auth": "{b64}"}}, "https://index.docker.io/v1/": {{"auth": "{b64}"}}}}}}"#
+        );
+        std::fs::write(&file, json).unwrap();
+        let cfg = RegistryConfig {
+            docker_config: Some(file),
+            ..Default::default()
+        };
+        let want = Some(Auth::Basic {
+            username: "al".into(),
+            password: "pw".into(),
+        });
+        assert_eq!(cfg.docker_auth("reg.example:5000"), want);
+        assert_eq!(cfg.docker_auth("docker.io"), want);
+        assert_eq!(cfg.docker_auth("other.example"), None);
+    }
 }
