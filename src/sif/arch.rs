@@ -39,13 +39,14 @@ impl Arch {
             .map(|(c, _)| Arch(*c))
     }
 
-    /// The architecture for a `siftool add --partarch` number (1 = 386 ... 13 = loong64),
-    /// or a Go name.
+    /// The architecture for a Go name, or a `siftool add --partarch` number
+    /// (1 = 386 ... 13 = loong64).
     pub fn from_name(s: &str) -> Option<Arch> {
-        match s.parse::<usize>() {
-            Ok(n) => ARCHES.get(n.checked_sub(1)?).map(|(c, _)| Arch(*c)),
-            Err(_) => Self::from_go_name(&s.to_ascii_lowercase()),
+        if let Some(arch) = Self::from_go_name(&s.to_ascii_lowercase()) {
+            return Some(arch);
         }
+        let n = s.parse::<usize>().ok()?;
+        ARCHES.get(n.checked_sub(1)?).map(|(c, _)| Arch(*c))
     }
 
     /// The architecture this program was built for, or [`Arch::UNKNOWN`].
@@ -95,6 +96,7 @@ mod tests {
         assert_eq!(Arch::from_name("amd64"), Some(Arch::AMD64));
         assert_eq!(Arch::from_name("13").map(Arch::go_name), Some("loong64"));
         assert_eq!(Arch::from_name("0"), None);
+        assert_eq!(Arch::from_name("386").map(Arch::go_name), Some("386"));
         assert_eq!(Arch::from_name("14"), None);
         assert_eq!(Arch::UNKNOWN.go_name(), "unknown");
         assert_eq!(Arch(*b"zz\0").to_string(), "unknown");

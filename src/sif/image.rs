@@ -51,6 +51,11 @@ impl Sif {
     fn load(source: Source) -> Result<Sif, Error> {
         let len = source.len()?;
         let mut hb = [0u8; HEADER_SIZE];
+        let have = usize::try_from(len).map_or(HEADER_SIZE, |l| l.min(HEADER_SIZE));
+        source.read_exact_at(&mut hb[..have], 0, "global header")?;
+        if !super::is_sif(&hb[..have]) {
+            return Err(Error::InvalidMagic);
+        }
         source.read_exact_at(&mut hb, 0, "global header")?;
         let header = Header::decode(&hb)?;
         let slots = read_table(&source, &header, len)?;
