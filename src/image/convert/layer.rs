@@ -298,4 +298,30 @@ mod tests {
         assert!(clean_path(b"a/../../x").is_err());
         assert!(clean_path(b"a\nb").is_err());
     }
+
+    /// Seeded corruption: a valid layer with bytes flipped never panics.
+    #[test]
+    fn corrupted_layers_fail_cleanly() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_path("dir/file").unwrap();
+        h.set_size(5);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, &b"hello"[..]).unwrap();
+        b.append_link(&mut tar::Header::new_gnu(), "dir/link", "dir/file")
+            .unwrap();
+        let good = b.into_inner().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..500 {
+            let mut bad = good.clone();
+            for _ in 0..4 {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let at = (seed >> 33) as usize % bad.len();
+                bad[at] ^= (seed >> 24) as u8 | 1;
+            }
+            let _ = crate::image::convert::apply_layer_for_test(&bad, dir.path());
+        }
+    }
 }
