@@ -5,7 +5,12 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
+pub mod cri;
+pub mod daemon;
 pub mod image;
 pub mod logging;
 pub mod mount;
+pub mod pod;
 pub mod sif;
+pub mod state;

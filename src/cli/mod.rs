@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 pub mod image;
 pub mod mount;
 pub mod oci;
+pub mod serve;
 pub mod sif;
 
 /// A Kubernetes CRI runtime for Singularity/Apptainer SIF images, with or without root.
@@ -30,6 +31,8 @@ pub enum Command {
     Umount(mount::UmountArgs),
     /// The OCI runtime command group (runtime-spec verbs, like `singularity oci`).
     Oci(oci::OciArgs),
+    /// Serve the Kubernetes CRI on a unix socket (the daemon).
+    Serve(serve::ServeArgs),
     /// Pull an image (docker reference or ORAS SIF artifact) into the image store as a SIF.
     Pull(image::PullArgs),
     /// Push a SIF file to a registry as an ORAS artifact.

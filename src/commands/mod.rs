@@ -7,6 +7,7 @@ use crate::cli::{Cli, Command};
 mod image;
 mod mount;
 mod oci;
+mod serve;
 mod sif;
 
 /// Runs the verb the user asked for.
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mount(args) => mount::mount(args),
         Command::Umount(args) => mount::umount(args),
         Command::Oci(args) => oci::run(args),
+        Command::Serve(args) => serve::serve(args, cli.log_level.is_some()),
         Command::Pull(args) => image::pull(args),
         Command::Push(args) => image::push(args),
         Command::Images(args) => image::images(args),

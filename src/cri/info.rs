@@ -1,0 +1,91 @@
+//! Version, Status and RuntimeConfig: what the runtime is and whether it is ready.
+//!
+//! NetworkReady follows the CNI configuration directory: ready once it holds a
+//! `*.conflist` or `*.conf` file, as kubelet expects of a CNI runtime.
+
+use std::path::Path;
+
+use proto::cri;
+
+use crate::config::{CgroupDriver, Config};
+
+/// The CRI API version served.
+pub const API_VERSION: &str = "v1";
+
+/// The Version answer.
+pub fn version() -> cri::VersionResponse {
+    cri::VersionResponse {
+        version: "0.1.0".into(),
+        runtime_name: "sifcri".into(),
+        runtime_version: env!("CARGO_PKG_VERSION").into(),
+        runtime_api_version: API_VERSION.into(),
+    }
+}
+
+/// The Status answer: RuntimeReady always (the daemon answers), NetworkReady per CNI.
+pub fn status(config: &Config) -> cri::StatusResponse {
+    let runtime = condition("RuntimeReady", Ok(()));
+    let network = condition("NetworkReady", network_ready(&config.cni.conf_dir));
+    cri::StatusResponse {
+        status: Some(cri::RuntimeStatus {
+            conditions: vec![runtime, network],
+        }),
+        info: Default::default(),
+        runtime_handlers: vec![cri::RuntimeHandler {
+            name: String::new(),
+            features: Some(cri::RuntimeHandlerFeatures {
+                recursive_read_only_mounts: false,
+                user_namespaces: false,
+            }),
+        }],
+        features: Some(cri::RuntimeFeatures {
+            supplemental_groups_policy: false,
+        }),
+    }
+}
+
+/// The RuntimeConfig answer.
+pub fn runtime_config(config: &Config) -> cri::RuntimeConfigResponse {
+    let driver = match config.cgroup_driver {
+        CgroupDriver::Cgroupfs => cri::CgroupDriver::Cgroupfs,
+        CgroupDriver::Systemd => cri::CgroupDriver::Systemd,
+    };
+    cri::RuntimeConfigResponse {
+        linux: Some(cri::LinuxRuntimeConfiguration {
+            cgroup_driver: driver as i32,
+        }),
+    }
+}
+
+fn condition(kind: &str, ready: Result<(), (String, String)>) -> cri::RuntimeCondition {
+    let (status, reason, message) = match ready {
+        Ok(()) => (true, String::new(), String::new()),
+        Err((reason, message)) => (false, reason, message),
+    };
+    cri::RuntimeCondition {
+        r#type: kind.into(),
+        status,
+        reason,
+        message,
+    }
+}
+
+fn network_ready(conf_dir: &Path) -> Result<(), (String, String)> {
+    let has_conf = std::fs::read_dir(conf_dir).ok().is_some_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.ends_with(".conflist") || name.ends_with(".conf")
+        })
+    });
+    if has_conf {
+        return Ok(());
+    }
+    Err((
+        "NetworkPluginNotReady".into(),
+        format!(
+            "no CNI network configuration (*.conflist or *.conf) in {}",
+            conf_dir.display()
+        ),
+    ))
+}

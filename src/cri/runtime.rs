@@ -1,0 +1,299 @@
+//! RuntimeService: each call opens a span, validates, runs the blocking work on a
+//! blocking thread and maps errors once (see [`super::Error`]).
+
+use std::sync::Arc;
+
+use proto::cri;
+use proto::cri::runtime_service_server::RuntimeService;
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use super::{info, Error};
+use crate::config::Config;
+use crate::pod::Pods;
+
+/// The RuntimeService implementation.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    config: Arc<Config>,
+    pods: Arc<Pods>,
+}
+
+impl Runtime {
+    /// Loads the pod records and makes the service.
+    pub fn new(config: &Config) -> Result<Runtime, Error> {
+        Ok(Runtime {
+            pods: Arc::new(Pods::open(&config.root, &config.state)?),
+            config: Arc::new(config.clone()),
+        })
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+/// Runs blocking `work` on a blocking thread inside `span`.
+async fn blocking<T, F>(span: tracing::Span, work: F) -> Reply<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, Error> + Send + 'static,
+{
+    let inner = span.clone();
+    let joined = tokio::task::spawn_blocking(move || inner.in_scope(work))
+        .instrument(span)
+        .await;
+    match joined {
+        Ok(Ok(v)) => Ok(Response::new(v)),
+        Ok(Err(e)) => Err(e.into()),
+        Err(e) => Err(Status::internal(format!("worker failed: {e}"))),
+    }
+}
+
+fn need_id(id: &str, what: &str) -> Result<(), Status> {
+    if id.is_empty() {
+        return Err(Error::InvalidArgument(format!("{what} id is empty")).into());
+    }
+    Ok(())
+}
+
+#[tonic::async_trait]
+impl RuntimeService for Runtime {
+    async fn version(&self, _: Request<cri::VersionRequest>) -> Reply<cri::VersionResponse> {
+        Ok(Response::new(info::version()))
+    }
+
+    async fn status(&self, _: Request<cri::StatusRequest>) -> Reply<cri::StatusResponse> {
+        Ok(Response::new(info::status(&self.config)))
+    }
+
+    async fn runtime_config(
+        &self,
+        _: Request<cri::RuntimeConfigRequest>,
+    ) -> Reply<cri::RuntimeConfigResponse> {
+        Ok(Response::new(info::runtime_config(&self.config)))
+    }
+
+    async fn update_runtime_config(
+        &self,
+        _: Request<cri::UpdateRuntimeConfigRequest>,
+    ) -> Reply<cri::UpdateRuntimeConfigResponse> {
+        // The pod CIDR is the CNI configuration's business.
+        Ok(Response::new(cri::UpdateRuntimeConfigResponse {}))
+    }
+
+    async fn run_pod_sandbox(
+        &self,
+        req: Request<cri::RunPodSandboxRequest>,
+    ) -> Reply<cri::RunPodSandboxResponse> {
+        let req = req.into_inner();
+        let config = req
+            .config
+            .ok_or_else(|| Error::InvalidArgument("no pod sandbox config".into()))?;
+        let name = config.metadata.as_ref().map(|m| m.name.clone());
+        let span = tracing::info_span!("RunPodSandbox", pod = name.unwrap_or_default());
+        let pods = self.pods.clone();
+        blocking(span, move || {
+            let pod = pods.run(config, req.runtime_handler)?;
+            tracing::info!(id = pod.id, "pod sandbox ready");
+            Ok(cri::RunPodSandboxResponse {
+                pod_sandbox_id: pod.id,
+            })
+        })
+        .await
+    }
+
+    async fn stop_pod_sandbox(
+        &self,
+        req: Request<cri::StopPodSandboxRequest>,
+    ) -> Reply<cri::StopPodSandboxResponse> {
+        let id = req.into_inner().pod_sandbox_id;
+        need_id(&id, "pod sandbox")?;
+        let span = tracing::info_span!("StopPodSandbox", pod = id);
+        let pods = self.pods.clone();
+        blocking(span, move || {
+            pods.stop(&id)?;
+            Ok(cri::StopPodSandboxResponse {})
+        })
+        .await
+    }
+
+    async fn remove_pod_sandbox(
+        &self,
+        req: Request<cri::RemovePodSandboxRequest>,
+    ) -> Reply<cri::RemovePodSandboxResponse> {
+        let id = req.into_inner().pod_sandbox_id;
+        need_id(&id, "pod sandbox")?;
+        let span = tracing::info_span!("RemovePodSandbox", pod = id);
+        let pods = self.pods.clone();
+        blocking(span, move || {
+            pods.remove(&id)?;
+            Ok(cri::RemovePodSandboxResponse {})
+        })
+        .await
+    }
+
+    async fn pod_sandbox_status(
+        &self,
+        req: Request<cri::PodSandboxStatusRequest>,
+    ) -> Reply<cri::PodSandboxStatusResponse> {
+        let req = req.into_inner();
+        need_id(&req.pod_sandbox_id, "pod sandbox")?;
+        let pod = self.pods.get(&req.pod_sandbox_id).map_err(Error::from)?;
+        let mut info = std::collections::HashMap::new();
+        if req.verbose {
+            let json = serde_json::json!({ "pid": 0, "runtimeHandler": pod.runtime_handler,
+                "config": pod.config, "namespaces": pod.namespaces, "dir": pod.dir });
+            info.insert("info".to_owned(), json.to_string());
+        }
+        Ok(Response::new(cri::PodSandboxStatusResponse {
+            status: Some(pod.status()),
+            info,
+            containers_statuses: Vec::new(),
+            timestamp: crate::state::now_nanos(),
+        }))
+    }
+
+    async fn list_pod_sandbox(
+        &self,
+        req: Request<cri::ListPodSandboxRequest>,
+    ) -> Reply<cri::ListPodSandboxResponse> {
+        let filter = req.into_inner().filter;
+        let items = self.pods.list(filter.as_ref());
+        Ok(Response::new(cri::ListPodSandboxResponse {
+            items: items.iter().map(|p| p.summary()).collect(),
+        }))
+    }
+
+    type GetContainerEventsStream =
+        tokio_stream::wrappers::ReceiverStream<Result<cri::ContainerEventResponse, Status>>;
+
+    async fn get_container_events(
+        &self,
+        _: Request<cri::GetEventsRequest>,
+    ) -> Reply<Self::GetContainerEventsStream> {
+        Err(Error::Unimplemented("get_container_events").into())
+    }
+
+    async fn create_container(
+        &self,
+        _: Request<cri::CreateContainerRequest>,
+    ) -> Reply<cri::CreateContainerResponse> {
+        Err(Error::Unimplemented("create_container").into())
+    }
+
+    async fn start_container(
+        &self,
+        _: Request<cri::StartContainerRequest>,
+    ) -> Reply<cri::StartContainerResponse> {
+        Err(Error::Unimplemented("start_container").into())
+    }
+
+    async fn stop_container(
+        &self,
+        _: Request<cri::StopContainerRequest>,
+    ) -> Reply<cri::StopContainerResponse> {
+        Err(Error::Unimplemented("stop_container").into())
+    }
+
+    async fn remove_container(
+        &self,
+        _: Request<cri::RemoveContainerRequest>,
+    ) -> Reply<cri::RemoveContainerResponse> {
+        Err(Error::Unimplemented("remove_container").into())
+    }
+
+    async fn list_containers(
+        &self,
+        _: Request<cri::ListContainersRequest>,
+    ) -> Reply<cri::ListContainersResponse> {
+        Err(Error::Unimplemented("list_containers").into())
+    }
+
+    async fn container_status(
+        &self,
+        _: Request<cri::ContainerStatusRequest>,
+    ) -> Reply<cri::ContainerStatusResponse> {
+        Err(Error::Unimplemented("container_status").into())
+    }
+
+    async fn update_container_resources(
+        &self,
+        _: Request<cri::UpdateContainerResourcesRequest>,
+    ) -> Reply<cri::UpdateContainerResourcesResponse> {
+        Err(Error::Unimplemented("update_container_resources").into())
+    }
+
+    async fn reopen_container_log(
+        &self,
+        _: Request<cri::ReopenContainerLogRequest>,
+    ) -> Reply<cri::ReopenContainerLogResponse> {
+        Err(Error::Unimplemented("reopen_container_log").into())
+    }
+
+    async fn exec_sync(&self, _: Request<cri::ExecSyncRequest>) -> Reply<cri::ExecSyncResponse> {
+        Err(Error::Unimplemented("exec_sync").into())
+    }
+
+    async fn exec(&self, _: Request<cri::ExecRequest>) -> Reply<cri::ExecResponse> {
+        Err(Error::Unimplemented("exec").into())
+    }
+
+    async fn attach(&self, _: Request<cri::AttachRequest>) -> Reply<cri::AttachResponse> {
+        Err(Error::Unimplemented("attach").into())
+    }
+
+    async fn port_forward(
+        &self,
+        _: Request<cri::PortForwardRequest>,
+    ) -> Reply<cri::PortForwardResponse> {
+        Err(Error::Unimplemented("port_forward").into())
+    }
+
+    async fn container_stats(
+        &self,
+        _: Request<cri::ContainerStatsRequest>,
+    ) -> Reply<cri::ContainerStatsResponse> {
+        Err(Error::Unimplemented("container_stats").into())
+    }
+
+    async fn list_container_stats(
+        &self,
+        _: Request<cri::ListContainerStatsRequest>,
+    ) -> Reply<cri::ListContainerStatsResponse> {
+        Err(Error::Unimplemented("list_container_stats").into())
+    }
+
+    async fn pod_sandbox_stats(
+        &self,
+        _: Request<cri::PodSandboxStatsRequest>,
+    ) -> Reply<cri::PodSandboxStatsResponse> {
+        Err(Error::Unimplemented("pod_sandbox_stats").into())
+    }
+
+    async fn list_pod_sandbox_stats(
+        &self,
+        _: Request<cri::ListPodSandboxStatsRequest>,
+    ) -> Reply<cri::ListPodSandboxStatsResponse> {
+        Err(Error::Unimplemented("list_pod_sandbox_stats").into())
+    }
+
+    async fn checkpoint_container(
+        &self,
+        _: Request<cri::CheckpointContainerRequest>,
+    ) -> Reply<cri::CheckpointContainerResponse> {
+        Err(Error::Unimplemented("checkpoint_container").into())
+    }
+
+    async fn list_metric_descriptors(
+        &self,
+        _: Request<cri::ListMetricDescriptorsRequest>,
+    ) -> Reply<cri::ListMetricDescriptorsResponse> {
+        Err(Error::Unimplemented("list_metric_descriptors").into())
+    }
+
+    async fn list_pod_sandbox_metrics(
+        &self,
+        _: Request<cri::ListPodSandboxMetricsRequest>,
+    ) -> Reply<cri::ListPodSandboxMetricsResponse> {
+        Err(Error::Unimplemented("list_pod_sandbox_metrics").into())
+    }
+}

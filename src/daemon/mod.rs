@@ -1,0 +1,101 @@
+//! `sifcri serve`: the CRI daemon's process — directories, the unix socket, the gRPC
+//! server with the CRI services, readiness and graceful shutdown.
+//!
+//! Input: a validated [`Config`]. Output: CRI v1 served on `config.socket` until
+//! SIGTERM or SIGINT; then in-flight calls finish, the socket is removed and the
+//! function returns. Containers are not touched by a shutdown: they belong to their
+//! shims (see DESIGN.md).
+
+mod authority;
+mod listener;
+mod notify;
+
+use std::path::PathBuf;
+
+use proto::cri::runtime_service_server::RuntimeServiceServer;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::config::Config;
+
+/// What can stop the daemon from serving.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file operation failed.
+    #[error("cannot {what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Another daemon answers on the socket.
+    #[error("another daemon is serving {0}; stop it first")]
+    InUse(PathBuf),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The gRPC server failed.
+    #[error("grpc server: {0}")]
+    Serve(#[from] tonic::transport::Error),
+    /// The CRI services could not be set up.
+    #[error(transparent)]
+    Cri(#[from] crate::cri::Error),
+}
+
+/// Serves CRI as `config` says until asked to stop.
+pub fn serve(config: Config) -> Result<(), Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(4)
+        .build()
+        .map_err(Error::Runtime)?
+        .block_on(run(config))
+}
+
+async fn run(config: Config) -> Result<(), Error> {
+    for (dir, mode) in [(&config.root, 0o711), (&config.state, 0o711)] {
+        make_dir(dir, mode)?;
+    }
+    let runtime = crate::cri::Runtime::new(&config)?;
+    let listener = listener::bind(&config.socket, config.socket_mode)?;
+    tracing::info!(socket = %config.socket.display(), "serving CRI");
+    notify::notify("READY=1");
+    let result = tonic::transport::Server::builder()
+        .add_service(RuntimeServiceServer::new(runtime))
+        .serve_with_incoming_shutdown(listener::incoming(listener), shutdown())
+        .await;
+    notify::notify("STOPPING=1");
+    let _ = std::fs::remove_file(&config.socket);
+    tracing::info!("stopped");
+    Ok(result?)
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn shutdown() {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}
+
+fn make_dir(dir: &std::path::Path, mode: u32) -> Result<(), Error> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(dir)
+        .map_err(|source| Error::Io {
+            what: "create directory",
+            path: dir.to_owned(),
+            source,
+        })
+}

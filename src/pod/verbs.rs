@@ -1,0 +1,209 @@
+//! The pod verbs on [`Pods`]: open (reload records), run, stop, remove, get, list.
+
+use std::path::Path;
+
+use proto::cri;
+
+use super::{files, namespaces, record, Error, Inner, PodRecord, PodState, Pods};
+
+impl Pods {
+    /// Loads the records under `root/pods`; pods whose namespaces are gone (a reboot
+    /// emptied the runtime directory) are reported NotReady.
+    pub fn open(root: &Path, runtime: &Path) -> Result<Pods, Error> {
+        let records = root.join("pods");
+        let runtime = runtime.join("pods");
+        let mut inner = Inner::default();
+        for mut pod in crate::state::load_dir::<PodRecord>(&records)? {
+            let lost = pod.namespaces.iter().any(|(_, p)| !p.exists());
+            if pod.state == PodState::Ready && lost {
+                pod.state = PodState::NotReady;
+                pod.namespaces.clear();
+            }
+            inner.pods.insert(pod.id.clone(), pod);
+        }
+        Ok(Pods {
+            records,
+            runtime,
+            inner: std::sync::Mutex::new(inner),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record_path(&self, id: &str) -> std::path::PathBuf {
+        self.records.join(format!("{id}.json"))
+    }
+
+    /// RunPodSandbox: namespaces, files, sysctls, record.
+    pub fn run(&self, config: cri::PodSandboxConfig, handler: String) -> Result<PodRecord, Error> {
+        let key = reservation(&config)?;
+        {
+            let mut inner = self.lock();
+            let taken = inner
+                .pods
+                .values()
+                .any(|p| reservation(&p.config).ok() == Some(key.clone()));
+            if taken || !inner.reserved.insert(key.clone()) {
+                return Err(Error::AlreadyExists(key));
+            }
+        }
+        let result = self.create(config, handler);
+        let mut inner = self.lock();
+        inner.reserved.remove(&key);
+        let pod = result?;
+        inner.pods.insert(pod.id.clone(), pod.clone());
+        Ok(pod)
+    }
+
+    fn create(&self, config: cri::PodSandboxConfig, handler: String) -> Result<PodRecord, Error> {
+        let id = crate::state::new_id();
+        let dir = self.runtime.join(&id);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create pod directory", &dir, e))?;
+        let options = record::namespace_options(&config);
+        let made = namespaces::create(&dir, &config, &options).and_then(|pinned| {
+            let sysctls = config
+                .linux
+                .as_ref()
+                .map(|l| l.sysctls.clone())
+                .unwrap_or_default();
+            let host = host_name(&config);
+            let rest = namespaces::sysctls(&pinned, &sysctls)
+                .and_then(|()| files::write(&dir, &config, &host));
+            match rest {
+                Ok(()) => Ok(pinned),
+                Err(e) => {
+                    namespaces::release(&pinned);
+                    Err(e)
+                }
+            }
+        });
+        let pinned = match made {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
+        let pod = PodRecord {
+            id: id.clone(),
+            config,
+            runtime_handler: handler,
+            created_at: crate::state::now_nanos(),
+            state: PodState::Ready,
+            dir,
+            namespaces: pinned,
+            ip: None,
+        };
+        if let Err(e) = crate::state::save(&self.record_path(&id), &pod) {
+            namespaces::release(&pod.namespaces);
+            let _ = std::fs::remove_dir_all(&pod.dir);
+            return Err(e.into());
+        }
+        Ok(pod)
+    }
+
+    /// The pod `id`.
+    pub fn get(&self, id: &str) -> Result<PodRecord, Error> {
+        self.lock()
+            .pods
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(id.to_owned()))
+    }
+
+    /// Pods passing `filter`.
+    pub fn list(&self, filter: Option<&cri::PodSandboxFilter>) -> Vec<PodRecord> {
+        self.lock()
+            .pods
+            .values()
+            .filter(|p| filter.is_none_or(|f| p.matches(f)))
+            .cloned()
+            .collect()
+    }
+
+    /// StopPodSandbox's pod part: releases the namespaces and marks the pod NotReady.
+    /// Idempotent; an unknown id is fine (kubelet retries stops).
+    pub fn stop(&self, id: &str) -> Result<(), Error> {
+        let Ok(mut pod) = self.get(id) else {
+            return Ok(());
+        };
+        let errors: Vec<String> = namespaces::release(&pod.namespaces)
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
+        if !errors.is_empty() {
+            return Err(Error::Teardown {
+                id: id.to_owned(),
+                errors,
+            });
+        }
+        pod.namespaces.clear();
+        pod.state = PodState::NotReady;
+        crate::state::save(&self.record_path(id), &pod)?;
+        self.lock().pods.insert(id.to_owned(), pod);
+        Ok(())
+    }
+
+    /// RemovePodSandbox's pod part: stops, then forgets the pod. Unknown id: fine.
+    pub fn remove(&self, id: &str) -> Result<(), Error> {
+        let Ok(pod) = self.get(id) else {
+            return Ok(());
+        };
+        self.stop(id)?;
+        match std::fs::remove_dir_all(&pod.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io("remove pod directory", &pod.dir, e))
+            }
+            _ => {}
+        }
+        crate::state::remove(&self.record_path(id))?;
+        self.lock().pods.remove(id);
+        Ok(())
+    }
+
+    /// Records the pod's IP (from CNI).
+    pub fn set_ip(&self, id: &str, ip: Option<String>) -> Result<(), Error> {
+        let mut pod = self.get(id)?;
+        pod.ip = ip;
+        crate::state::save(&self.record_path(id), &pod)?;
+        self.lock().pods.insert(id.to_owned(), pod);
+        Ok(())
+    }
+}
+
+/// The unique key of a pod: namespace, name, uid and attempt; all but the attempt
+/// required.
+fn reservation(config: &cri::PodSandboxConfig) -> Result<String, Error> {
+    let m = config
+        .metadata
+        .as_ref()
+        .ok_or_else(|| Error::InvalidArgument("pod sandbox config has no metadata".into()))?;
+    for (field, v) in [
+        ("name", &m.name),
+        ("namespace", &m.namespace),
+        ("uid", &m.uid),
+    ] {
+        if v.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "pod sandbox metadata has no {field}"
+            )));
+        }
+    }
+    Ok(format!(
+        "{}_{}_{}_{}",
+        m.name, m.namespace, m.uid, m.attempt
+    ))
+}
+
+fn host_name(config: &cri::PodSandboxConfig) -> String {
+    match config.hostname.as_str() {
+        "" => config
+            .metadata
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default(),
+        h => h.to_owned(),
+    }
+}

@@ -1,0 +1,221 @@
+//! Shared helpers of the CRI end-to-end tests: a real `sifcri serve` on a temp socket,
+//! root and state directory; a CRI client over the unix socket; a Drop guard that
+//! stops the daemon, unmounts whatever is left under the temp directory and removes it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hyper_util::rt::TokioIo;
+use proto::cri;
+use proto::cri::runtime_service_client::RuntimeServiceClient;
+use tonic::transport::{Channel, Endpoint};
+
+/// The RuntimeService client the tests use.
+pub type Client = RuntimeServiceClient<Channel>;
+
+/// Whether the tests run under CI (where a skip is a failure).
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// True when the daemon tests can run here (root); skips loudly otherwise.
+pub fn require_root() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    assert!(!ci(), "CI=true: the CRI tests must run as root");
+    eprintln!("SKIP: the CRI daemon tests need root");
+    false
+}
+
+/// One running daemon and its directories.
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub child: Option<Child>,
+    pub extra_args: Vec<String>,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl Daemon {
+    /// Starts a daemon with an empty CNI config dir and waits for its socket.
+    pub fn start() -> Daemon {
+        Self::start_with(&[], "")
+    }
+
+    /// As [`Daemon::start`], with extra arguments and extra config file text.
+    pub fn start_with(args: &[&str], config: &str) -> Daemon {
+        Self::start_full(args, config, &[])
+    }
+
+    /// As [`Daemon::start_with`], with extra environment variables for the daemon.
+    pub fn start_full(args: &[&str], config: &str, env: &[(&str, &str)]) -> Daemon {
+        let dir = tempfile::Builder::new()
+            .prefix("sifcri-cri-")
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir(dir.path().join("cni")).unwrap();
+        let text = format!(
+            "[cni]\nconf_dir = \"{}\"\n{config}",
+            dir.path().join("cni").display()
+        );
+        std::fs::write(dir.path().join("config.toml"), text).unwrap();
+        let mut d = Daemon {
+            dir,
+            child: None,
+            extra_args: args.iter().map(|s| s.to_string()).collect(),
+            extra_env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        d.spawn();
+        d
+    }
+
+    /// The socket path.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("cri.sock")
+    }
+
+    /// The runtime state directory.
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// The persistent root directory.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// Starts (again) the daemon process on this directory.
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("daemon.log"))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_sifcri"))
+            .arg("serve")
+            .arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .arg("--socket")
+            .arg(self.socket())
+            .arg("--root")
+            .arg(self.root())
+            .arg("--state")
+            .arg(self.state())
+            .args(&self.extra_args)
+            .env("SIFCRI_LOG", "debug")
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::os::unix::net::UnixStream::connect(self.socket()).is_err() {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!("daemon exited early ({status}): {}", self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "daemon not ready: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// SIGKILLs the daemon (as a crash would) and reaps it.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERMs the daemon and waits for it; returns its exit status.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let mut c = self.child.take()?;
+        let pid = nix::unistd::Pid::from_raw(c.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(s) = c.try_wait().unwrap() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        c.wait().ok()
+    }
+
+    /// A RuntimeService client on the daemon's socket.
+    pub async fn client(&self) -> RuntimeServiceClient<Channel> {
+        RuntimeServiceClient::new(channel(&self.socket()).await)
+    }
+}
+
+/// A gRPC channel over the unix socket at `path`.
+pub async fn channel(path: &Path) -> Channel {
+    let path = path.to_owned();
+    Endpoint::try_from("http://localhost")
+        .unwrap()
+        .connect_with_connector(tower::service_fn(move |_| {
+            let path = path.clone();
+            async move {
+                Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(path).await?))
+            }
+        }))
+        .await
+        .unwrap()
+}
+
+/// Mount points under `dir`, deepest first.
+pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut out: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(PathBuf::from)
+        .filter(|p| p.starts_with(dir))
+        .collect();
+    out.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
+    out
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.terminate();
+        for m in mounts_under(self.dir.path()) {
+            let _ = nix::mount::umount2(&m, nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+}
+
+/// A pod config with the required metadata.
+pub fn pod_config(name: &str) -> cri::PodSandboxConfig {
+    cri::PodSandboxConfig {
+        metadata: Some(cri::PodSandboxMetadata {
+            name: name.into(),
+            uid: format!("uid-{name}"),
+            namespace: "test".into(),
+            attempt: 0,
+        }),
+        hostname: name.into(),
+        ..Default::default()
+    }
+}
