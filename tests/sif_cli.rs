@@ -138,7 +138,14 @@ fn cli_every_datatype_then_del_and_setprim() {
     ]);
     add(&["--datatype", "generic-json", "--alignment", "512"]);
     add(&["--datatype", "generic", "--linkgroup", "3"]);
-    add(&["--datatype", "8"]);
+    add(&[
+        "--datatype",
+        "8",
+        "--msgformat",
+        "pem",
+        "--msgtype",
+        "rsa-oaep",
+    ]);
     add(&["--datatype", "sbom", "--sbomformat", "spdx-json"]);
     add(&["--datatype", "oci-root-index"]);
     add(&["--datatype", "oci.blob"]);
@@ -151,7 +158,7 @@ fn cli_every_datatype_then_del_and_setprim() {
         "|Signature (SHA-384)",
         "|JSON.Generic",
         "|Generic/Raw",
-        "|Cryptographic Message (Unknown/Unknown)",
+        "|Cryptographic Message (PEM/RSA-OAEP)",
         "|SBOM (spdx-json)",
         "|OCI.RootIndex",
         "|OCI.Blob",

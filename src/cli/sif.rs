@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::sif::{Arch, DataType, FsType, HashType, PartType, SbomFormat};
+use crate::sif::{Arch, DataType, FormatType, FsType, HashType, MessageType, PartType, SbomFormat};
 
 /// Arguments of `sifcri sif`.
 #[derive(Debug, Args)]
@@ -106,6 +106,12 @@ pub struct AddArgs {
     /// spdx-rdf, spdx-tag-value, spdx-yaml, syft-json.
     #[arg(long, value_parser = parse_with(SbomFormat::from_name, "SBOM format"))]
     pub sbomformat: Option<SbomFormat>,
+    /// Message format (with crypto message): openpgp, pem.
+    #[arg(long, requires = "msgtype", value_parser = parse_with(FormatType::from_name, "message format"))]
+    pub msgformat: Option<FormatType>,
+    /// Message type (with crypto message): clear-signature, rsa-oaep.
+    #[arg(long, requires = "msgformat", value_parser = parse_with(MessageType::from_name, "message type"))]
+    pub msgtype: Option<MessageType>,
     /// Object group (0: none).
     #[arg(long, default_value_t = 0)]
     pub groupid: u32,

@@ -8,8 +8,8 @@ use anyhow::{bail, Context};
 
 use crate::cli::sif::{AddArgs, NewArgs, SifArgs, SifCommand};
 use crate::sif::{
-    self, siftool, CreateOptions, DataType, DeleteOptions, DescriptorId, ModifyOptions,
-    ObjectInput, PartitionInfo, Sif, SignatureInfo,
+    self, siftool, CreateOptions, CryptoMessageInfo, DataType, DeleteOptions, DescriptorId,
+    ModifyOptions, ObjectInput, PartitionInfo, Sif, SignatureInfo,
 };
 
 /// Runs `sifcri sif`.
@@ -109,6 +109,12 @@ fn typed_metadata<'a>(input: ObjectInput<'a>, a: &AddArgs) -> anyhow::Result<Obj
             let hash = a.signhash.context("invalid hash type: 0")?;
             input.signature(SignatureInfo::new(hash, &fp))
         }
+        DataType::CryptoMessage => match (a.msgformat, a.msgtype) {
+            (Some(format), Some(message)) => {
+                input.crypto_message(CryptoMessageInfo { format, message })
+            }
+            _ => input,
+        },
         DataType::Sbom => input.sbom(
             a.sbomformat
                 .context("with SBOM datatype, --sbomformat must be passed")?,

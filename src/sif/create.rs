@@ -4,11 +4,10 @@
 //! inputs, UUID and time give byte-identical files. [`create`] replaces the target
 //! atomically (temp file, fsync, rename, fsync of the directory).
 
-use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use super::atomic::TempFile;
 use super::header::{LAUNCH_SCRIPT_SIZE, VERSION};
 use super::image::MAX_DESCRIPTORS;
 use super::input::{align, Placed, Sink};
@@ -192,63 +191,7 @@ pub fn create(
     let tmp = TempFile::new(path)?;
     let mut file = &tmp.file;
     write_new(&mut file, opts, inputs)?;
-    tmp.file
-        .sync_all()
-        .map_err(|e| Error::io("syncing", &tmp.path, e))?;
+    tmp.sync()?;
     tmp.persist(path)?;
     Sif::open(path)
-}
-
-/// A temporary file next to its destination, removed unless persisted.
-struct TempFile {
-    file: File,
-    path: PathBuf,
-    keep: bool,
-}
-
-impl TempFile {
-    fn new(dest: &Path) -> Result<Self, Error> {
-        let name = dest
-            .file_name()
-            .ok_or_else(|| Error::InvalidInput(format!("{} is not a file path", dest.display())))?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(format!(".tmp.{}.{nanos}", std::process::id()));
-        let path = dest.with_file_name(tmp_name);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o755)
-            .open(&path)
-            .map_err(|e| Error::io("creating", &path, e))?;
-        Ok(TempFile {
-            file,
-            path,
-            keep: false,
-        })
-    }
-
-    fn persist(mut self, dest: &Path) -> Result<(), Error> {
-        std::fs::rename(&self.path, dest).map_err(|e| Error::io("renaming to", dest, e))?;
-        self.keep = true;
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io("syncing directory", dir, e))
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }

@@ -26,6 +26,34 @@ code_enum! {
     }
 }
 
+impl FormatType {
+    /// The format for a name (`openpgp`, `pem`) or its code.
+    pub fn from_name(s: &str) -> Option<Self> {
+        let key = s.to_ascii_lowercase();
+        let code = key.parse::<i32>().ok();
+        Self::KNOWN
+            .iter()
+            .copied()
+            .find(|f| f.to_string().to_ascii_lowercase() == key || Some(f.code()) == code)
+    }
+}
+
+impl MessageType {
+    /// The message type for a name (`clear-signature`, `rsa-oaep`) or its code
+    /// (`256`, `0x100`).
+    pub fn from_name(s: &str) -> Option<Self> {
+        let key = s.to_ascii_lowercase().replace(['-', '_', ' '], "");
+        let code = match key.strip_prefix("0x") {
+            Some(hex) => i32::from_str_radix(hex, 16).ok(),
+            None => key.parse::<i32>().ok(),
+        };
+        Self::KNOWN.iter().copied().find(|m| {
+            m.to_string().to_ascii_lowercase().replace([' ', '-'], "") == key
+                || Some(m.code()) == code
+        })
+    }
+}
+
 /// The metadata of a cryptographic message object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CryptoMessageInfo {
@@ -65,5 +93,13 @@ mod tests {
         };
         assert_eq!(CryptoMessageInfo::decode(&m.encode()), m);
         assert_eq!(MessageType::from_code(0x300).to_string(), "Unknown");
+        assert_eq!(FormatType::from_name("OpenPGP"), Some(FormatType::OpenPgp));
+        assert_eq!(FormatType::from_name("2"), Some(FormatType::Pem));
+        assert_eq!(
+            MessageType::from_name("clear-signature"),
+            Some(MessageType::ClearSignature)
+        );
+        assert_eq!(MessageType::from_name("0x200"), Some(MessageType::RsaOaep));
+        assert_eq!(MessageType::from_name("bogus"), None);
     }
 }

@@ -2,15 +2,16 @@
 //! implementation (github.com/sylabs/sif v2).
 //!
 //! Input: a SIF file (or bytes, for the fuzzer). [`Sif::open`] reads and checks the
-//! global header ([`header`]) and the descriptor table ([`descriptor`]); the
-//! typed meaning of a descriptor's `extra` field lives in [`datatype`],
-//! [`partition`], [`signature`], [`message`], [`sbom`] and [`oci`].
+//! global header (`header.rs`) and the descriptor table (`descriptor.rs`); the
+//! typed meaning of a descriptor's `extra` field lives in `datatype.rs`,
+//! `partition.rs`, `signature.rs`, `message.rs`, `sbom.rs` and `oci.rs`.
 //! Output: typed descriptors for `sifcri mount` (which hands the primary partition's
 //! offset and size to `fusefs`), new SIF files ([`create`], written atomically) and
 //! in-place edits ([`Sif::add`], [`Sif::delete`], [`Sif::set_primary`]).
 //! [`siftool`] renders `header`, `list` and `info` exactly as the reference `siftool`.
 
 mod arch;
+mod atomic;
 mod codes;
 mod create;
 mod datatype;
