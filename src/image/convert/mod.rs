@@ -4,6 +4,7 @@
 //! Nothing here reads the clock: equal layers and config give equal bytes.
 
 mod layer;
+mod member;
 mod sif;
 mod squash;
 mod tree;
