@@ -7,7 +7,6 @@ use std::path::Path;
 
 use common::image;
 use common::{require_root, require_user, Scratch, Who};
-use sifcri::sif::{FsType, PartType};
 
 /// Runs `sifcri mount IMAGE DIR` and returns its stderr, asserting it failed.
 fn mount_fails(s: &Scratch, who: Who, extra: &[&str], img: &Path, dir: &Path) -> String {
@@ -58,12 +57,7 @@ fn bad_inputs(who: Who) {
     let err = mount_fails(&s, who, &[], &half, &mnt);
     assert!(err.contains("half.sif"), "{err}");
 
-    let raw = image::sif_with(
-        &sqfs,
-        &s.path().join("raw.sif"),
-        PartType::PrimarySystem,
-        FsType::Raw,
-    );
+    let raw = image::sif_with(&s, &sqfs, &s.path().join("raw.sif"), "primsys", "raw");
     let err = mount_fails(&s, who, &[], &raw, &mnt);
     assert!(err.contains("not a squashfs partition"), "{err}");
     let err = mount_fails(&s, who, &["--partition", "9"], &sif, &mnt);

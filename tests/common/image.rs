@@ -1,13 +1,11 @@
 //! Images for the tests: Debian's mksquashfs, wrapped into SIF by our own writer
-//! (the `sifcri::sif` library, as `sifcri sif new` + `sifcri sif add` use it).
+//! (`sifcri sif new` + `sifcri sif add`).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sifcri::sif::{Arch, CreateOptions, DataType, FsType, ObjectInput, PartType, PartitionInfo};
-
-use super::{Runner, Scratch};
+use super::{Runner, Scratch, Who};
 
 /// The compressors Debian's mksquashfs offers.
 pub const COMPRESSORS: [&str; 5] = ["gzip", "xz", "lzo", "lz4", "zstd"];
@@ -33,20 +31,31 @@ pub fn squashfs(tree: &Path, out: &Path, comp: &str) -> PathBuf {
 }
 
 /// A SIF holding `sqfs` as its (only) system partition, written by our SIF writer.
-pub fn sif(_scratch: &Scratch, sqfs: &Path, out: &Path) -> PathBuf {
-    sif_with(sqfs, out, PartType::System, FsType::Squashfs)
+pub fn sif(scratch: &Scratch, sqfs: &Path, out: &Path) -> PathBuf {
+    sif_with(scratch, sqfs, out, "system", "squashfs")
 }
 
-/// A SIF holding `data` as a partition of the given types.
-pub fn sif_with(data: &Path, out: &Path, part: PartType, fs: FsType) -> PathBuf {
-    let file = std::fs::File::open(data).unwrap();
-    let info = PartitionInfo {
+/// A SIF holding `data` as a partition of the given types, made with
+/// `sifcri sif new` and `sifcri sif add`.
+pub fn sif_with(scratch: &Scratch, data: &Path, out: &Path, part: &str, fs: &str) -> PathBuf {
+    let root = scratch.runner(Who::Root);
+    let (bin, out_s) = (scratch.bin(), out.to_string_lossy());
+    root.ok(&[&bin, "sif", "new", &out_s]);
+    root.ok(&[
+        &bin,
+        "sif",
+        "add",
+        "--datatype",
+        "partition",
+        "--partfs",
         fs,
+        "--parttype",
         part,
-        arch: Arch::AMD64,
-    };
-    let input = ObjectInput::new(DataType::Partition, file).partition(info);
-    sifcri::sif::create(out, &CreateOptions::deterministic(), vec![input]).unwrap();
+        "--partarch",
+        "amd64",
+        &out_s,
+        &data.to_string_lossy(),
+    ]);
     std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o644)).unwrap();
     out.to_owned()
 }
