@@ -195,3 +195,19 @@ fn truncated_at_every_header_byte() {
     assert!(Sif::from_bytes(&b).is_ok());
     assert!(sif::is_sif(&b) && !sif::is_sif(&b[..41]));
 }
+
+/// A header whose data section starts inside the descriptor table: writers refuse to put
+/// data there, and the file stays as it was.
+#[test]
+fn writers_never_overwrite_header_or_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("overlap.sif");
+    let mut b = std::fs::read(testdata().join("images/empty.sif")).unwrap();
+    b[112..120].copy_from_slice(&128i64.to_le_bytes()); // data offset
+    std::fs::write(&path, &b).unwrap();
+    let mut s = Sif::open_rw(&path).unwrap();
+    let input = ObjectInput::new(DataType::Generic, Cursor::new(vec![0xee; 64]));
+    assert!(s.add(input, &ModifyOptions::default()).is_err());
+    drop(s);
+    assert!(std::fs::read(&path).unwrap() == b, "file changed");
+}

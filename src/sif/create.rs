@@ -150,6 +150,11 @@ pub(crate) fn place(
         }
     }
     let start = data_end(h, slots)?;
+    if start < metadata_end(h)? {
+        return Err(Error::Corrupt(
+            "data section overlaps the header or descriptor table".into(),
+        ));
+    }
     let offset = align(start, input.alignment)?;
     let (size, digest) = input.stream(offset, sink)?;
     let mut d = Descriptor::empty();
@@ -179,6 +184,17 @@ pub(crate) fn data_end(h: &Header, slots: &[Descriptor]) -> Result<u64, Error> {
         end = end.max(d.end().ok_or(Error::Overflow("object end"))?);
     }
     u64::try_from(end).map_err(|_| Error::Corrupt(format!("data offset {end} is negative")))
+}
+
+/// The end of the header and descriptor table: object data must not start before it.
+pub(crate) fn metadata_end(h: &Header) -> Result<u64, Error> {
+    let end = h
+        .descriptors_offset
+        .checked_add(h.descriptors_size)
+        .ok_or(Error::Overflow("descriptor table end"))?;
+    Ok(u64::try_from(end)
+        .unwrap_or(0)
+        .max(super::HEADER_SIZE as u64))
 }
 
 /// Creates a SIF at `path` holding `inputs`, replacing any file there atomically, and

@@ -5,7 +5,7 @@
 //! points to it; a deleted object's descriptor is cleared before its data is zeroed;
 //! only the changed descriptor slots and the header are rewritten.
 
-use super::create::{data_end, place};
+use super::create::{data_end, metadata_end, place};
 use super::time::now;
 use super::{
     Arch, Descriptor, DescriptorId, Error, Header, ObjectInput, PartType, Sif, DESCRIPTOR_SIZE,
@@ -83,18 +83,27 @@ impl Sif {
             }
         }
         h.modified_at = self.resolve_time(opts.time);
+        let meta_end = metadata_end(&h)?;
+        if opts.zero && gone.iter().any(|d| d.offset() < meta_end) {
+            return Err(Error::Corrupt(
+                "object overlaps the header or descriptor table".into(),
+            ));
+        }
         let changes: Vec<_> = found.iter().map(|&i| (i, Descriptor::empty())).collect();
         let remaining = self.with_changes(&changes);
         let new_end = data_end(&h, &remaining)?;
         if opts.compact {
-            h.data_size = i64::try_from(new_end).unwrap_or(i64::MAX) - h.data_offset;
+            h.data_size = i64::try_from(new_end)
+                .ok()
+                .and_then(|e| e.checked_sub(h.data_offset))
+                .ok_or(Error::Overflow("data size"))?;
         }
         self.commit(&changes, h)?;
         if opts.zero {
             gone.iter().try_for_each(|d| self.zero(d))?;
         }
         if opts.compact {
-            self.source.set_len(new_end)?;
+            self.source.set_len(new_end.max(meta_end))?;
         }
         self.source.sync()
     }
