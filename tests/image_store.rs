@@ -60,6 +60,11 @@ fn names_move_and_ids_resolve() {
     assert_eq!(store.gc().unwrap(), 1);
     store.remove(&a.id).unwrap();
     assert_eq!(store.list().unwrap().len(), 1);
+    let (bytes, inodes) = store.usage().unwrap();
+    assert_eq!(
+        (bytes, inodes),
+        (std::fs::metadata(store.sif_path(&b)).unwrap().len(), 1)
+    );
     let bad = work.path().join("bad.sif");
     std::fs::write(&bad, b"not a sif").unwrap();
     assert!(store.import(&bad, Some("bad:1")).is_err());

@@ -154,6 +154,21 @@ impl Store {
         Ok(rec)
     }
 
+    /// Bytes and inodes the stored SIFs use (for CRI `ImageFsInfo`).
+    pub fn usage(&self) -> Result<(u64, u64), Error> {
+        let dir = self.root.join("sifs");
+        let mut bytes = 0u64;
+        let mut inodes = 0u64;
+        for entry in fs::read_dir(&dir)
+            .map_err(|e| Error::io("listing", &dir, e))?
+            .flatten()
+        {
+            bytes = bytes.saturating_add(entry.metadata().map(|m| m.len()).unwrap_or(0));
+            inodes += 1;
+        }
+        Ok((bytes, inodes))
+    }
+
     /// Deletes SIF files no record points at; returns how many.
     pub fn gc(&self) -> Result<usize, Error> {
         let _guard = FileLock::acquire(&self.index.lock)?;

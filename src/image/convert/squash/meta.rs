@@ -52,11 +52,24 @@ pub(super) fn set_xattrs_and_times(tree: &Tree, root: &Path) -> Result<(), Error
 }
 
 /// As root: owners, then modes (chown clears setuid bits).
+/// An id this (possibly namespaced) root cannot own files as (EINVAL: not mapped in
+/// our user namespace) is left as ours, with one warning.
 pub(super) fn apply_as_root(root: &Path, nodes: &[(&[u8], &Node)]) -> Result<(), Error> {
+    let mut warned = false;
     for (path, node) in staged(nodes) {
         let p = root.join(OsStr::from_bytes(path));
-        std::os::unix::fs::lchown(&p, Some(node.uid), Some(node.gid))
-            .map_err(|e| Error::io("chown", &p, e))?;
+        match std::os::unix::fs::lchown(&p, Some(node.uid), Some(node.gid)) {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                if !std::mem::replace(&mut warned, true) {
+                    tracing::warn!(
+                        uid = node.uid,
+                        gid = node.gid,
+                        "image owner not mapped in this user namespace: recorded as root"
+                    );
+                }
+            }
+            res => res.map_err(|e| Error::io("chown", &p, e))?,
+        }
         if !matches!(node.kind, Kind::Symlink(_)) {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(node.mode))
                 .map_err(|e| Error::io("chmod", &p, e))?;
