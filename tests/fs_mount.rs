@@ -113,3 +113,43 @@ fn zstd_tree() {
 fn every_debian_compressor_is_covered() {
     assert_eq!(COMPRESSORS, ["gzip", "xz", "lzo", "lz4", "zstd"]);
 }
+
+/// `--foreground` serves in the process itself and unmounts cleanly on SIGTERM/SIGINT.
+#[test]
+fn foreground_unmounts_on_signals() {
+    if !require_root() {
+        return;
+    }
+    let s = Scratch::new();
+    let tree = s.mkdir("tree", Who::Root);
+    std::fs::write(tree.join("f"), "x").unwrap();
+    let sqfs = image::squashfs(&tree, &s.path().join("image.sqfs"), "lz4");
+    let mut cases = vec![(Who::Root, nix::sys::signal::Signal::SIGTERM)];
+    if require_user() {
+        cases.push((Who::User, nix::sys::signal::Signal::SIGINT));
+    }
+    for (who, signal) in cases {
+        let mnt = s.mkdir(&format!("fg-{who:?}"), who);
+        let (img, dir) = (sqfs.to_string_lossy(), mnt.to_string_lossy());
+        let mut child = s
+            .runner(who)
+            .command(&[&s.bin(), "mount", "--foreground", &img, &dir])
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while mountinfo(&mnt).is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{who:?}: never mounted"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // setpriv execs sifcri, so the child's pid is the server's.
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, signal).unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{who:?}: {status}");
+        assert!(mountinfo(&mnt).is_none(), "{who:?}: still mounted");
+    }
+    s.assert_clean();
+}
