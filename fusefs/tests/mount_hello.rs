@@ -43,9 +43,18 @@ fn attr(ino: u64) -> FileAttr {
 }
 
 impl Filesystem for Hello {
+    fn init(&mut self, _: &Request, config: &mut fuser::KernelConfig) -> std::io::Result<()> {
+        // Without it the kernel serializes lookups and readdirs in one directory.
+        let _ = config.add_capabilities(fuser::InitFlags::FUSE_PARALLEL_DIROPS);
+        Ok(())
+    }
+
     fn lookup(&self, _: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         if parent == INodeNo::ROOT && name == "hello.txt" {
             reply.entry(&TTL, &attr(2), fuser::Generation(0));
+        } else if name.to_string_lossy().starts_with("slow-") {
+            std::thread::sleep(Duration::from_millis(300));
+            reply.error(Errno::ENOENT);
         } else {
             reply.error(Errno::ENOENT);
         }
@@ -196,4 +205,35 @@ fn mount_on_missing_directory_is_a_clear_error() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("/nonexistent/sifcri-mnt"), "{err}");
+}
+
+/// Several workers answer at once: four slow lookups take about one lookup's time.
+#[test]
+fn several_workers_serve_in_parallel() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mnt")).unwrap();
+    let mut served = Served { dir, thread: None };
+    let fd = mount::open_device().unwrap();
+    use std::os::fd::AsFd;
+    mount::mount_fd(fd.as_fd(), &served.path(), &MountOptions::new("parallel")).unwrap();
+    let server = Server::start(Hello, fd, 4).unwrap();
+    served.thread = Some(std::thread::spawn(move || server.run()));
+    let start = std::time::Instant::now();
+    let lookups: Vec<_> = (0..4)
+        .map(|i| {
+            let p = served.path().join(format!("slow-{i}"));
+            std::thread::spawn(move || std::fs::metadata(p).is_err())
+        })
+        .collect();
+    for l in lookups {
+        assert!(l.join().unwrap());
+    }
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_millis(900),
+        "lookups were serialized: {took:?}"
+    );
 }
