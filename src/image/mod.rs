@@ -6,6 +6,7 @@
 //! `sifcri mount`, the runtime and the CRI ImageService.
 
 pub mod convert;
+mod cri;
 mod digest;
 mod error;
 mod pull;
@@ -14,6 +15,7 @@ mod reference;
 pub mod registry;
 mod store;
 
+pub use cri::{status, to_cri, ImageServer};
 pub use digest::{Digest, ImageId};
 pub use error::{Error, ErrorKind};
 pub use pull::{pull, NoProgress, Progress, PullOptions};
