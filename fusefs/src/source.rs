@@ -83,6 +83,19 @@ impl Source {
         Ok(Self::new(file, 0, bytes.len() as u64))
     }
 
+    /// Asks the kernel to start reading `[offset, offset + len)` of the window into the
+    /// page cache in the background (a hint: errors are ignored).
+    pub fn will_need(&self, offset: u64, len: u64) {
+        use nix::fcntl::{posix_fadvise, PosixFadviseAdvice};
+        let len = len.min(self.len.saturating_sub(offset));
+        let (Some(abs), Ok(len)) = (self.offset.checked_add(offset), i64::try_from(len)) else {
+            return;
+        };
+        if let Ok(abs) = i64::try_from(abs) {
+            let _ = posix_fadvise(&self.file, abs, len, PosixFadviseAdvice::POSIX_FADV_WILLNEED);
+        }
+    }
+
     /// Length of the window in bytes.
     pub fn len(&self) -> u64 {
         self.len

@@ -22,7 +22,7 @@ mod ops;
 mod readdir;
 mod xattr;
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,6 +48,10 @@ struct FsInner {
     zero_message_open: AtomicBool,
     /// The kernel opens directories without asking us (`FUSE_NO_OPENDIR_SUPPORT`).
     zero_message_opendir: AtomicBool,
+    /// Lookups of non-directories so far: someone is stat-ing what readdir listed.
+    file_lookups: AtomicU64,
+    /// `file_lookups` when the last listing started.
+    file_lookups_seen: AtomicU64,
 }
 
 impl SquashFuse {
@@ -64,6 +68,8 @@ impl SquashFuse {
                 inodes: InodeMap::new(),
                 zero_message_open: AtomicBool::new(false),
                 zero_message_opendir: AtomicBool::new(false),
+                file_lookups: AtomicU64::new(0),
+                file_lookups_seen: AtomicU64::new(0),
             }),
         }
     }

@@ -53,6 +53,9 @@ impl Filesystem for SquashFuse {
             return reply.error(Errno::ENOENT);
         };
         self.remember(&inode);
+        if inode.kind != Kind::Dir {
+            self.inner.file_lookups.fetch_add(1, Relaxed);
+        }
         reply.entry(
             &TTL,
             &file_attr(&inode, self.node_id(inode.ino)),

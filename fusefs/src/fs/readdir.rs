@@ -7,8 +7,13 @@ use std::os::unix::ffi::OsStrExt;
 use fuser::{FileType, Generation, INodeNo, ReplyDirectory, ReplyDirectoryPlus};
 
 use super::attr::{file_attr, file_type};
+use std::sync::atomic::Ordering::Relaxed;
+
 use super::{SquashFuse, TTL};
 use crate::squashfs::Inode;
+
+/// File lookups between two listings that make the next listing a readdirplus.
+const STAT_WALK_LOOKUPS: u64 = 4;
 
 impl SquashFuse {
     /// The node id of `dir`'s parent (`dir` has node id `node`).
@@ -59,6 +64,15 @@ impl SquashFuse {
         reply.ok();
     }
 
+    /// Whether files were looked up since the last listing began (`ls -l`, `find -ls`,
+    /// opening what was listed): then listings carry attributes (readdirplus), else the
+    /// kernel is spared instantiating an inode per entry that nobody will stat.
+    fn stat_walk(&self) -> bool {
+        let now = self.inner.file_lookups.load(Relaxed);
+        let before = self.inner.file_lookups_seen.swap(now, Relaxed);
+        now.saturating_sub(before) >= STAT_WALK_LOOKUPS
+    }
+
     pub(super) fn readdirplus_reply(&self, node: u64, offset: u64, mut reply: ReplyDirectoryPlus) {
         let dir = tryr!(reply, self.resolve(node));
         let listing = tryr!(reply, self.image().read_dir(&dir));
@@ -80,6 +94,10 @@ impl SquashFuse {
             ) {
                 return reply.ok();
             }
+        }
+        if offset == 0 && !self.stat_walk() {
+            // Only `.` and `..`: the kernel lists the rest with plain readdir.
+            return reply.ok();
         }
         for (i, e) in listing
             .entries()

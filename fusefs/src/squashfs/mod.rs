@@ -39,6 +39,9 @@ use crate::source::Source;
 use metadata::MetaBlock;
 use table::Table;
 
+/// At most this much of the metadata tables is prefetched at open.
+const PREFETCH_MAX: u64 = 64 << 20;
+
 /// The caches of one open image.
 pub(crate) struct Caches {
     pub(crate) meta: Cache<Arc<MetaBlock>>,
@@ -100,6 +103,10 @@ impl Squashfs {
             sb,
             source,
         };
+        // Inodes, directories and lookup tables sit together after the data: start
+        // reading them in the background, so a cold walk finds them in the page cache.
+        let tables = inner.sb.bytes_used.saturating_sub(inner.sb.inode_table);
+        inner.source.will_need(inner.sb.inode_table, tables.min(PREFETCH_MAX));
         inner.ids = inner.load_ids()?;
         let sb = &inner.sb;
         if sb.frag_count > 0 && sb.frag_table != superblock::NO_TABLE {
