@@ -135,3 +135,106 @@ fn zstd_frame(input: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
         dec.decompress_to_buffer(input, out).map(|_| ())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn sample() -> Vec<u8> {
+        (0..20_000u32)
+            .map(|i| (i % 97) as u8 ^ (i / 1000) as u8)
+            .collect()
+    }
+
+    fn xz_encode(data: &[u8], lzma_alone: bool) -> Vec<u8> {
+        use liblzma::stream::{Action, Check, LzmaOptions, Stream};
+        let mut s = if lzma_alone {
+            Stream::new_lzma_encoder(&LzmaOptions::new_preset(6).expect("preset"))
+        } else {
+            Stream::new_easy_encoder(6, Check::Crc32)
+        }
+        .expect("encoder");
+        let mut out = Vec::with_capacity(data.len() + 1024);
+        s.process_vec(data, &mut out, Action::Finish)
+            .expect("encode");
+        out
+    }
+
+    fn encoded(c: Compressor, data: &[u8]) -> Vec<u8> {
+        match c {
+            Compressor::Gzip => {
+                let mut e =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+                e.write_all(data).expect("zlib");
+                e.finish().expect("zlib")
+            }
+            Compressor::Lzma => xz_encode(data, true),
+            Compressor::Xz => xz_encode(data, false),
+            Compressor::Lzo => lzokay_native::compress(data).expect("lzo"),
+            Compressor::Lz4 => lz4_flex::block::compress(data),
+            Compressor::Zstd => zstd::bulk::compress(data, 3).expect("zstd"),
+        }
+    }
+
+    const ALL: [Compressor; 6] = [
+        Compressor::Gzip,
+        Compressor::Lzma,
+        Compressor::Lzo,
+        Compressor::Xz,
+        Compressor::Lz4,
+        Compressor::Zstd,
+    ];
+
+    #[test]
+    fn every_compressor_round_trips() {
+        let data = sample();
+        for c in ALL {
+            let packed = encoded(c, &data);
+            assert_eq!(
+                c.decompress(&packed, data.len(), 0).expect(c.name()),
+                data,
+                "{}",
+                c.name()
+            );
+        }
+    }
+
+    #[test]
+    fn output_over_the_limit_is_an_error() {
+        let data = sample();
+        for c in ALL {
+            let packed = encoded(c, &data);
+            assert!(
+                c.decompress(&packed, data.len() - 1, 0).is_err(),
+                "{}",
+                c.name()
+            );
+        }
+    }
+
+    #[test]
+    fn garbage_and_truncation_are_errors() {
+        let data = sample();
+        for c in ALL {
+            let packed = encoded(c, &data);
+            assert!(
+                c.decompress(&packed[..packed.len() / 2], data.len(), 0)
+                    .is_err(),
+                "{}",
+                c.name()
+            );
+            let mut rng = 0x9e37_79b9u32;
+            for _ in 0..50 {
+                let mut bad = packed.clone();
+                for _ in 0..4 {
+                    rng = rng.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    let at = rng as usize % bad.len();
+                    bad[at] ^= (rng >> 24) as u8 | 1;
+                }
+                let _ = c.decompress(&bad, data.len(), 0);
+            }
+        }
+        assert!(Compressor::from_id(7).is_err() && Compressor::from_id(0).is_err());
+    }
+}
