@@ -192,7 +192,8 @@ mod tests {
         for c in ALL {
             let packed = encoded(c, &data);
             assert_eq!(
-                c.decompress(&packed, data.len(), 0).expect(c.name()),
+                c.decompress(&packed, data.len(), 0)
+                    .unwrap_or_else(|e| panic!("{}: {e}", c.name())),
                 data,
                 "{}",
                 c.name()
