@@ -92,7 +92,12 @@ impl Source {
             return;
         };
         if let Ok(abs) = i64::try_from(abs) {
-            let _ = posix_fadvise(&self.file, abs, len, PosixFadviseAdvice::POSIX_FADV_WILLNEED);
+            let _ = posix_fadvise(
+                &self.file,
+                abs,
+                len,
+                PosixFadviseAdvice::POSIX_FADV_WILLNEED,
+            );
         }
     }
 

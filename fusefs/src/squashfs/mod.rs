@@ -106,7 +106,9 @@ impl Squashfs {
         // Inodes, directories and lookup tables sit together after the data: start
         // reading them in the background, so a cold walk finds them in the page cache.
         let tables = inner.sb.bytes_used.saturating_sub(inner.sb.inode_table);
-        inner.source.will_need(inner.sb.inode_table, tables.min(PREFETCH_MAX));
+        inner
+            .source
+            .will_need(inner.sb.inode_table, tables.min(PREFETCH_MAX));
         inner.ids = inner.load_ids()?;
         let sb = &inner.sb;
         if sb.frag_count > 0 && sb.frag_table != superblock::NO_TABLE {
