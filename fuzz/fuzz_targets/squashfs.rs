@@ -7,7 +7,10 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let cache = fusefs::CacheConfig { bytes: 1 << 20, shards: 1 };
+    let cache = fusefs::CacheConfig {
+        bytes: 1 << 20,
+        shards: 1,
+    };
     if let Ok(source) = fusefs::Source::from_bytes(data) {
         let _ = fusefs::Squashfs::open(source, cache).and_then(|image| image.verify());
     }
