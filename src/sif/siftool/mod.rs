@@ -2,12 +2,17 @@
 //! `list` (one line per object) and `info` (one object's descriptor). Input: an opened
 //! [`Sif`]; output: the bytes `siftool` prints on stdout.
 
+mod info;
+mod list;
 mod tabwriter;
 
 use std::io::Write;
 
+pub use info::info;
+pub use list::list;
+
 use super::time::{format_go_time, is_go_zero};
-use super::{format_uuid, DataType, Descriptor, Error, HashType, Link, Sif};
+use super::{format_uuid, Sif};
 
 /// `siftool header`: the global header.
 pub fn header(sif: &Sif) -> Vec<u8> {
@@ -55,117 +60,6 @@ pub fn header(sif: &Sif) -> Vec<u8> {
 
 fn line(t: &mut Vec<u8>, label: &str, value: &str) {
     let _ = writeln!(t, "{label}:\t{value}");
-}
-
-const RULE: &str = "------------------------------------------------------------------------------";
-
-/// `siftool list`: one line per object in use.
-pub fn list(sif: &Sif) -> Vec<u8> {
-    let mut w = Vec::new();
-    let _ = writeln!(w, "{RULE}");
-    let _ = writeln!(
-        w,
-        "{:<4} {:<8} {:<8} {:<26} |TYPE",
-        "ID", "|GROUP", "|LINK", "|SIF POSITION (start-end)"
-    );
-    let _ = writeln!(w, "{RULE}");
-    for d in sif.descriptors() {
-        list_line(&mut w, d);
-    }
-    w
-}
-
-fn list_line(w: &mut Vec<u8>, d: &Descriptor) {
-    let _ = write!(w, "{:<4} ", d.id().0);
-    let _ = match d.group_id() {
-        None => write!(w, "|{:<7} ", "NONE"),
-        Some(g) => write!(w, "|{g:<7} "),
-    };
-    let _ = match d.link() {
-        Link::None => write!(w, "|{:<7} ", "NONE"),
-        Link::Group(g) => write!(w, "|{g:<3} (G) "),
-        Link::Object(id) => write!(w, "|{:<7} ", id.0),
-    };
-    let end = d.offset().saturating_add(d.size());
-    let _ = write!(w, "{:<26} ", format!("|{}-{} ", d.offset(), end));
-    let dt = d.datatype();
-    // Like siftool, a line whose metadata does not decode stops here, newline and all.
-    let _ = match dt {
-        DataType::Partition => d
-            .partition()
-            .map(|p| writeln!(w, "|{dt} ({}/{}/{})", p.fs, p.part, p.arch)),
-        DataType::Signature => d
-            .signature()
-            .filter(|s| !matches!(s.hash, HashType::Unknown(_)))
-            .map(|s| writeln!(w, "|{dt} ({})", s.hash)),
-        DataType::CryptoMessage => d
-            .crypto_message()
-            .map(|m| writeln!(w, "|{dt} ({}/{})", m.format, m.message)),
-        DataType::Sbom => d.sbom_format().map(|f| writeln!(w, "|{dt} ({f})")),
-        _ => Some(writeln!(w, "|{dt}")),
-    };
-}
-
-/// `siftool info ID`: one object's descriptor.
-pub fn info(d: &Descriptor) -> Result<Vec<u8>, Error> {
-    let mut t = Vec::new();
-    field(&mut t, "Data Type", &d.datatype().to_string());
-    field(&mut t, "ID", &d.id().to_string());
-    let group = d.group_id().map_or("NONE".to_string(), |g| g.to_string());
-    field(&mut t, "Group ID", &group);
-    let link = match d.link() {
-        Link::None => "NONE".to_string(),
-        Link::Group(g) => format!("{g} (G)"),
-        Link::Object(id) => id.to_string(),
-    };
-    field(&mut t, "Linked ID", &link);
-    field(&mut t, "Offset", &d.offset().to_string());
-    field(&mut t, "Size", &d.size().to_string());
-    for (label, secs) in [
-        ("Created At", d.created_at()),
-        ("Modified At", d.modified_at()),
-    ] {
-        if !is_go_zero(secs) {
-            field(&mut t, label, &format_go_time(secs));
-        }
-    }
-    if !d.name().is_empty() {
-        t.extend_from_slice(b"\tName:\t");
-        t.extend_from_slice(d.name());
-        t.push(b'\n');
-    }
-    metadata(&mut t, d)?;
-    Ok(tabwriter::align(&t, 2))
-}
-
-fn field(t: &mut Vec<u8>, label: &str, value: &str) {
-    let _ = writeln!(t, "\t{label}:\t{value}");
-}
-
-/// The type-specific lines of `info`.
-fn metadata(t: &mut Vec<u8>, d: &Descriptor) -> Result<(), Error> {
-    if let Some(p) = d.partition() {
-        field(t, "Filesystem Type", &p.fs.to_string());
-        field(t, "Partition Type", &p.part.to_string());
-        field(t, "Architecture", p.arch.go_name());
-    } else if let Some(s) = d.signature() {
-        if let HashType::Unknown(_) = s.hash {
-            return Err(Error::Corrupt("hash algorithm unsupported".into()));
-        }
-        field(t, "Hash Type", &s.hash.to_string());
-        if let Some(fp) = s.fingerprint() {
-            let hex: String = fp.iter().map(|b| format!("{b:02X}")).collect();
-            field(t, "Entity", &hex);
-        }
-    } else if let Some(m) = d.crypto_message() {
-        field(t, "Format Type", &m.format.to_string());
-        field(t, "Message Type", &m.message.to_string());
-    } else if let Some(f) = d.sbom_format() {
-        field(t, "Format", &f.to_string());
-    } else if matches!(d.datatype(), DataType::OciRootIndex | DataType::OciBlob) {
-        field(t, "Digest", &d.oci_digest()?.to_string());
-    }
-    Ok(())
 }
 
 /// Go siftool's `readableSize`: `27 KiB`, `0 B`.
