@@ -12,5 +12,6 @@ pub mod image;
 pub mod logging;
 pub mod mount;
 pub mod pod;
+pub mod shim;
 pub mod sif;
 pub mod state;

@@ -6,6 +6,7 @@ pub mod image;
 pub mod mount;
 pub mod oci;
 pub mod serve;
+pub mod shim;
 pub mod sif;
 
 /// A Kubernetes CRI runtime for Singularity/Apptainer SIF images, with or without root.
@@ -33,6 +34,9 @@ pub enum Command {
     Oci(oci::OciArgs),
     /// Serve the Kubernetes CRI on a unix socket (the daemon).
     Serve(serve::ServeArgs),
+    /// The per-container monitor (internal: started by `sifcri serve`).
+    #[command(hide = true)]
+    Shim(shim::ShimArgs),
     /// Pull an image (docker reference or ORAS SIF artifact) into the image store as a SIF.
     Pull(image::PullArgs),
     /// Push a SIF file to a registry as an ORAS artifact.

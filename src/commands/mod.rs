@@ -8,6 +8,7 @@ mod image;
 mod mount;
 mod oci;
 mod serve;
+mod shim;
 mod sif;
 
 /// Runs the verb the user asked for.
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Umount(args) => mount::umount(args),
         Command::Oci(args) => oci::run(args),
         Command::Serve(args) => serve::serve(args, cli.log_level.is_some()),
+        Command::Shim(args) => shim::shim(args),
         Command::Pull(args) => image::pull(args),
         Command::Push(args) => image::push(args),
         Command::Images(args) => image::images(args),

@@ -17,6 +17,12 @@ pub enum Error {
     /// The object is in the wrong state for the call.
     #[error("{0}")]
     FailedPrecondition(String),
+    /// A deadline passed (ExecSync's timeout).
+    #[error("{0}")]
+    DeadlineExceeded(String),
+    /// Something on this host failed.
+    #[error("{0}")]
+    Internal(String),
     /// Not implemented by this runtime.
     #[error("{0} is not implemented by sifcri")]
     Unimplemented(&'static str),
@@ -36,6 +42,8 @@ impl From<Error> for Status {
             Error::AlreadyExists(_) => Code::AlreadyExists,
             Error::FailedPrecondition(_) => Code::FailedPrecondition,
             Error::Unimplemented(_) => Code::Unimplemented,
+            Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
+            Error::Internal(_) => Code::Internal,
             Error::Pod(p) => p.code(),
             Error::State(_) => Code::Internal,
         };

@@ -4,7 +4,9 @@
 //! Input: decoded gRPC requests from [`crate::daemon`]. Output: responses, or a
 //! `tonic::Status` whose code says what went wrong (see [`Error`]).
 
+mod container;
 mod error;
+mod images;
 mod info;
 mod runtime;
 

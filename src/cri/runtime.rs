@@ -8,7 +8,8 @@ use proto::cri::runtime_service_server::RuntimeService;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use super::{info, Error};
+use super::container::Containers;
+use super::{images, info, Error};
 use crate::config::Config;
 use crate::pod::Pods;
 
@@ -17,6 +18,7 @@ use crate::pod::Pods;
 pub struct Runtime {
     config: Arc<Config>,
     pods: Arc<Pods>,
+    containers: Arc<Containers>,
 }
 
 impl Runtime {
@@ -24,6 +26,7 @@ impl Runtime {
     pub fn new(config: &Config) -> Result<Runtime, Error> {
         Ok(Runtime {
             pods: Arc::new(Pods::open(&config.root, &config.state)?),
+            containers: Arc::new(Containers::open(&config.root, &config.state)?),
             config: Arc::new(config.clone()),
         })
     }
@@ -108,8 +111,11 @@ impl RuntimeService for Runtime {
         let id = req.into_inner().pod_sandbox_id;
         need_id(&id, "pod sandbox")?;
         let span = tracing::info_span!("StopPodSandbox", pod = id);
-        let pods = self.pods.clone();
+        let (pods, containers) = (self.pods.clone(), self.containers.clone());
         blocking(span, move || {
+            for c in containers.list(None).iter().filter(|c| c.pod_id == id) {
+                containers.stop(&c.id, std::time::Duration::ZERO)?;
+            }
             pods.stop(&id)?;
             Ok(cri::StopPodSandboxResponse {})
         })
@@ -123,8 +129,11 @@ impl RuntimeService for Runtime {
         let id = req.into_inner().pod_sandbox_id;
         need_id(&id, "pod sandbox")?;
         let span = tracing::info_span!("RemovePodSandbox", pod = id);
-        let pods = self.pods.clone();
+        let (pods, containers) = (self.pods.clone(), self.containers.clone());
         blocking(span, move || {
+            for c in containers.list(None).iter().filter(|c| c.pod_id == id) {
+                containers.remove(&c.id)?;
+            }
             pods.remove(&id)?;
             Ok(cri::RemovePodSandboxResponse {})
         })
@@ -173,64 +182,11 @@ impl RuntimeService for Runtime {
         Err(Error::Unimplemented("get_container_events").into())
     }
 
-    async fn create_container(
-        &self,
-        _: Request<cri::CreateContainerRequest>,
-    ) -> Reply<cri::CreateContainerResponse> {
-        Err(Error::Unimplemented("create_container").into())
-    }
-
-    async fn start_container(
-        &self,
-        _: Request<cri::StartContainerRequest>,
-    ) -> Reply<cri::StartContainerResponse> {
-        Err(Error::Unimplemented("start_container").into())
-    }
-
-    async fn stop_container(
-        &self,
-        _: Request<cri::StopContainerRequest>,
-    ) -> Reply<cri::StopContainerResponse> {
-        Err(Error::Unimplemented("stop_container").into())
-    }
-
-    async fn remove_container(
-        &self,
-        _: Request<cri::RemoveContainerRequest>,
-    ) -> Reply<cri::RemoveContainerResponse> {
-        Err(Error::Unimplemented("remove_container").into())
-    }
-
-    async fn list_containers(
-        &self,
-        _: Request<cri::ListContainersRequest>,
-    ) -> Reply<cri::ListContainersResponse> {
-        Err(Error::Unimplemented("list_containers").into())
-    }
-
-    async fn container_status(
-        &self,
-        _: Request<cri::ContainerStatusRequest>,
-    ) -> Reply<cri::ContainerStatusResponse> {
-        Err(Error::Unimplemented("container_status").into())
-    }
-
     async fn update_container_resources(
         &self,
         _: Request<cri::UpdateContainerResourcesRequest>,
     ) -> Reply<cri::UpdateContainerResourcesResponse> {
         Err(Error::Unimplemented("update_container_resources").into())
-    }
-
-    async fn reopen_container_log(
-        &self,
-        _: Request<cri::ReopenContainerLogRequest>,
-    ) -> Reply<cri::ReopenContainerLogResponse> {
-        Err(Error::Unimplemented("reopen_container_log").into())
-    }
-
-    async fn exec_sync(&self, _: Request<cri::ExecSyncRequest>) -> Reply<cri::ExecSyncResponse> {
-        Err(Error::Unimplemented("exec_sync").into())
     }
 
     async fn exec(&self, _: Request<cri::ExecRequest>) -> Reply<cri::ExecResponse> {
@@ -295,5 +251,141 @@ impl RuntimeService for Runtime {
         _: Request<cri::ListPodSandboxMetricsRequest>,
     ) -> Reply<cri::ListPodSandboxMetricsResponse> {
         Err(Error::Unimplemented("list_pod_sandbox_metrics").into())
+    }
+
+    async fn create_container(
+        &self,
+        req: Request<cri::CreateContainerRequest>,
+    ) -> Reply<cri::CreateContainerResponse> {
+        let req = req.into_inner();
+        need_id(&req.pod_sandbox_id, "pod sandbox")?;
+        let config = req
+            .config
+            .ok_or_else(|| Error::InvalidArgument("no container config".into()))?;
+        let name = config.metadata.as_ref().map(|m| m.name.clone());
+        let span = tracing::info_span!("CreateContainer", pod = req.pod_sandbox_id, name);
+        let (pods, containers) = (self.pods.clone(), self.containers.clone());
+        let root = self.config.root.clone();
+        blocking(span, move || {
+            let pod = pods.get(&req.pod_sandbox_id)?;
+            if pod.state != crate::pod::PodState::Ready {
+                return Err(Error::FailedPrecondition(format!(
+                    "pod {} is not ready",
+                    pod.id
+                )));
+            }
+            let image_name = config
+                .image
+                .as_ref()
+                .map(|i| i.image.clone())
+                .unwrap_or_default();
+            let image = images::resolve(&root, &image_name)?;
+            let c = containers.create(&pod, config, image)?;
+            tracing::info!(id = c.id, "container created");
+            Ok(cri::CreateContainerResponse { container_id: c.id })
+        })
+        .await
+    }
+
+    async fn start_container(
+        &self,
+        req: Request<cri::StartContainerRequest>,
+    ) -> Reply<cri::StartContainerResponse> {
+        let id = req.into_inner().container_id;
+        need_id(&id, "container")?;
+        let span = tracing::info_span!("StartContainer", container = id);
+        let containers = self.containers.clone();
+        blocking(span, move || {
+            containers.start(&id)?;
+            Ok(cri::StartContainerResponse {})
+        })
+        .await
+    }
+
+    async fn stop_container(
+        &self,
+        req: Request<cri::StopContainerRequest>,
+    ) -> Reply<cri::StopContainerResponse> {
+        let req = req.into_inner();
+        need_id(&req.container_id, "container")?;
+        let span = tracing::info_span!("StopContainer", container = req.container_id);
+        let containers = self.containers.clone();
+        let timeout = std::time::Duration::from_secs(req.timeout.max(0) as u64);
+        blocking(span, move || {
+            containers.stop(&req.container_id, timeout)?;
+            Ok(cri::StopContainerResponse {})
+        })
+        .await
+    }
+
+    async fn remove_container(
+        &self,
+        req: Request<cri::RemoveContainerRequest>,
+    ) -> Reply<cri::RemoveContainerResponse> {
+        let id = req.into_inner().container_id;
+        need_id(&id, "container")?;
+        let span = tracing::info_span!("RemoveContainer", container = id);
+        let containers = self.containers.clone();
+        blocking(span, move || {
+            containers.remove(&id)?;
+            Ok(cri::RemoveContainerResponse {})
+        })
+        .await
+    }
+
+    async fn list_containers(
+        &self,
+        req: Request<cri::ListContainersRequest>,
+    ) -> Reply<cri::ListContainersResponse> {
+        let filter = req.into_inner().filter;
+        let list = self.containers.list(filter.as_ref());
+        Ok(Response::new(cri::ListContainersResponse {
+            containers: list.iter().map(|c| c.summary()).collect(),
+        }))
+    }
+
+    async fn container_status(
+        &self,
+        req: Request<cri::ContainerStatusRequest>,
+    ) -> Reply<cri::ContainerStatusResponse> {
+        let req = req.into_inner();
+        need_id(&req.container_id, "container")?;
+        let c = self.containers.get(&req.container_id)?;
+        let mut info = std::collections::HashMap::new();
+        if req.verbose {
+            let json = serde_json::json!({ "pid": c.pid, "dir": c.dir, "config": c.config });
+            info.insert("info".to_owned(), json.to_string());
+        }
+        Ok(Response::new(cri::ContainerStatusResponse {
+            status: Some(c.status()),
+            info,
+        }))
+    }
+
+    async fn exec_sync(&self, req: Request<cri::ExecSyncRequest>) -> Reply<cri::ExecSyncResponse> {
+        let req = req.into_inner();
+        need_id(&req.container_id, "container")?;
+        let span = tracing::info_span!("ExecSync", container = req.container_id);
+        let c = self.containers.get(&req.container_id)?;
+        let timeout = std::time::Duration::from_secs(req.timeout.max(0) as u64);
+        let r = super::container::exec_sync(&self.containers, &c, &req.cmd, timeout)
+            .instrument(span)
+            .await?;
+        Ok(Response::new(r))
+    }
+
+    async fn reopen_container_log(
+        &self,
+        req: Request<cri::ReopenContainerLogRequest>,
+    ) -> Reply<cri::ReopenContainerLogResponse> {
+        let id = req.into_inner().container_id;
+        need_id(&id, "container")?;
+        let span = tracing::info_span!("ReopenContainerLog", container = id);
+        let containers = self.containers.clone();
+        blocking(span, move || {
+            containers.reopen_log(&id)?;
+            Ok(cri::ReopenContainerLogResponse {})
+        })
+        .await
     }
 }

@@ -197,9 +197,39 @@ pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Pids recorded under the daemon's directories: container inits (from the records)
+/// and shims (from their pid files).
+fn recorded_pids(d: &Daemon) -> (Vec<i32>, Vec<i32>) {
+    let read_dir = |p: PathBuf| -> Vec<PathBuf> {
+        std::fs::read_dir(p)
+            .map(|r| r.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    let inits = read_dir(d.root().join("containers"))
+        .into_iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .filter_map(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .filter_map(|v| v["pid"].as_i64())
+        .map(|p| p as i32)
+        .collect();
+    let shims = read_dir(d.state().join("containers"))
+        .into_iter()
+        .filter_map(|p| std::fs::read_to_string(p.join("shim.pid")).ok())
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    (inits, shims)
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.terminate();
+        let (inits, shims) = recorded_pids(self);
+        for pid in inits.into_iter().chain(shims).filter(|p| *p > 1) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
         for m in mounts_under(self.dir.path()) {
             let _ = nix::mount::umount2(&m, nix::mount::MntFlags::MNT_DETACH);
         }
@@ -218,4 +248,72 @@ pub fn pod_config(name: &str) -> cri::PodSandboxConfig {
         hostname: name.into(),
         ..Default::default()
     }
+}
+
+/// Runs the sifcri binary with `args`, asserting success.
+pub fn sifcri(args: &[&std::ffi::OsStr]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sifcri"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sifcri {args:?}: {out:?}");
+}
+
+/// Builds a busybox-static SIF and imports it into the daemon's store as `name`.
+pub fn busybox_image(d: &Daemon, name: &str) {
+    let busybox = Path::new("/bin/busybox");
+    assert!(
+        busybox.exists() || !ci(),
+        "/bin/busybox missing: install busybox-static (scripts/setup.sh)"
+    );
+    let work = d.dir.path().join("image");
+    let rootfs = work.join("rootfs");
+    for sub in ["bin", "etc", "tmp", "proc", "sys", "dev", "root", "var"] {
+        std::fs::create_dir_all(rootfs.join(sub)).unwrap();
+    }
+    std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
+    let applets = [
+        "sh", "cat", "echo", "sleep", "id", "hostname", "ls", "env", "true", "false", "touch",
+        "printf", "grep", "kill", "ps", "mount", "wc", "stat",
+    ];
+    for a in applets {
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
+    }
+    std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::fs::write(rootfs.join("etc/group"), "root:x:0:\n").unwrap();
+    let sqfs = work.join("rootfs.sqfs");
+    let st = Command::new("mksquashfs")
+        .arg(&rootfs)
+        .arg(&sqfs)
+        .args(["-noappend", "-no-progress", "-quiet", "-comp", "gzip"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let sif = work.join("busybox.sif");
+    sifcri(&["sif".as_ref(), "new".as_ref(), sif.as_os_str()]);
+    let add: [&std::ffi::OsStr; 11] = [
+        "sif".as_ref(),
+        "add".as_ref(),
+        "--datatype".as_ref(),
+        "partition".as_ref(),
+        "--partfs".as_ref(),
+        "squashfs".as_ref(),
+        "--parttype".as_ref(),
+        "system".as_ref(),
+        "--partarch".as_ref(),
+        "amd64".as_ref(),
+        sif.as_os_str(),
+    ];
+    let mut add = add.to_vec();
+    add.push(sqfs.as_os_str());
+    sifcri(&add);
+    let root = d.root();
+    sifcri(&[
+        "image".as_ref(),
+        "import".as_ref(),
+        "--root".as_ref(),
+        root.as_os_str(),
+        sif.as_os_str(),
+        name.as_ref(),
+    ]);
 }

@@ -1,0 +1,29 @@
+//! `sifcri shim`: the per-container monitor's arguments (started by the daemon, not by
+//! people).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// The per-container monitor (internal: started by `sifcri serve`).
+#[derive(Debug, Args)]
+pub struct ShimArgs {
+    /// The container id.
+    #[arg(long)]
+    pub id: String,
+    /// The container's runtime directory (bundle/, upper, exit.json).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The image (SIF) whose squashfs becomes the read-only lower layer.
+    #[arg(long, value_name = "FILE")]
+    pub image: PathBuf,
+    /// The OCI runtime's state root.
+    #[arg(long, value_name = "DIR")]
+    pub runtime_root: PathBuf,
+    /// The CRI log file.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Already detached from the daemon (set by the shim when it re-executes itself).
+    #[arg(long, hide = true)]
+    pub detached: bool,
+}

@@ -1,0 +1,23 @@
+//! Glue for `sifcri shim`.
+
+use std::process::ExitCode;
+
+use crate::cli::shim::ShimArgs;
+use crate::shim::{Shim, ShimOptions};
+
+/// Runs the monitor (or detaches it and returns).
+pub fn shim(args: ShimArgs) -> anyhow::Result<ExitCode> {
+    let opts = ShimOptions {
+        id: args.id,
+        dir: args.dir,
+        image: args.image,
+        runtime_root: args.runtime_root,
+        log: args.log,
+    };
+    if !args.detached {
+        Shim::detach(&opts)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let code = Shim::run(&opts);
+    Ok(ExitCode::from(code))
+}

@@ -1,0 +1,113 @@
+//! One container as stored on disk (`ROOT/containers/ID.json`) and its CRI views.
+
+use std::path::PathBuf;
+
+use proto::cri;
+use serde::{Deserialize, Serialize};
+
+use crate::shim::ExitRecord;
+
+/// Everything the daemon knows about one container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerRecord {
+    /// The container id (64 hex digits).
+    pub id: String,
+    /// Its pod.
+    pub pod_id: String,
+    /// The request's config.
+    pub config: cri::ContainerConfig,
+    /// The image id it runs.
+    pub image_id: String,
+    /// Creation time, ns.
+    pub created_at: i64,
+    /// Start time, ns (0 until started).
+    pub started_at: i64,
+    /// The runtime directory (bundle, upper layer, exit.json).
+    pub dir: PathBuf,
+    /// The CRI log file, if any.
+    pub log_path: Option<PathBuf>,
+    /// init's pid (host view).
+    pub pid: i32,
+}
+
+impl ContainerRecord {
+    /// The exit record, once the container has ended.
+    pub fn exit(&self) -> Option<ExitRecord> {
+        crate::shim::exit_record(&self.dir)
+    }
+
+    /// The CRI state.
+    pub fn state(&self) -> cri::ContainerState {
+        if self.exit().is_some() {
+            cri::ContainerState::ContainerExited
+        } else if self.started_at > 0 {
+            cri::ContainerState::ContainerRunning
+        } else {
+            cri::ContainerState::ContainerCreated
+        }
+    }
+
+    /// The ListContainers entry.
+    pub fn summary(&self) -> cri::Container {
+        cri::Container {
+            id: self.id.clone(),
+            pod_sandbox_id: self.pod_id.clone(),
+            metadata: self.config.metadata.clone(),
+            image: self.config.image.clone(),
+            image_ref: self.image_id.clone(),
+            state: self.state() as i32,
+            created_at: self.created_at,
+            labels: self.config.labels.clone(),
+            annotations: self.config.annotations.clone(),
+            image_id: self.image_id.clone(),
+        }
+    }
+
+    /// The ContainerStatus entry.
+    pub fn status(&self) -> cri::ContainerStatus {
+        let exit = self.exit();
+        let (finished_at, exit_code, reason) = match &exit {
+            Some(e) => {
+                let reason = if e.exit_code == 0 {
+                    "Completed"
+                } else {
+                    "Error"
+                };
+                (e.finished_at, e.exit_code, reason.to_owned())
+            }
+            None => (0, 0, String::new()),
+        };
+        cri::ContainerStatus {
+            id: self.id.clone(),
+            metadata: self.config.metadata.clone(),
+            state: self.state() as i32,
+            created_at: self.created_at,
+            started_at: self.started_at,
+            finished_at,
+            exit_code,
+            image: self.config.image.clone(),
+            image_ref: self.image_id.clone(),
+            reason,
+            labels: self.config.labels.clone(),
+            annotations: self.config.annotations.clone(),
+            mounts: self.config.mounts.clone(),
+            log_path: self
+                .log_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            image_id: self.image_id.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Whether the container passes a ListContainers filter.
+    pub fn matches(&self, f: &cri::ContainerFilter) -> bool {
+        (f.id.is_empty() || self.id.starts_with(&f.id))
+            && (f.pod_sandbox_id.is_empty() || self.pod_id.starts_with(&f.pod_sandbox_id))
+            && f.state.is_none_or(|s| s.state == self.state() as i32)
+            && f.label_selector
+                .iter()
+                .all(|(k, v)| self.config.labels.get(k) == Some(v))
+    }
+}

@@ -1,0 +1,242 @@
+//! `sifcri shim`: the monitor of one container, detached from the daemon so that the
+//! daemon can die and restart without touching the container.
+//!
+//! The daemon starts `sifcri shim ...` with a pipe as stdout; the shim re-executes
+//! itself detached (`--detached`, a new session; the first process exits at once, so
+//! the daemon reaps it and no zombie is left), and the detached shim:
+//! 1. mounts the root filesystem: the image's FUSE lower under a per-container kernel
+//!    overlay at `DIR/bundle/rootfs` (a background `sifcri mount` server);
+//! 2. creates the container with `rootless`, its stdout and stderr on pipes;
+//! 3. writes `ready PID` (or `error MESSAGE`) on the daemon's pipe and closes it;
+//! 4. copies the pipes to the CRI log file ([`log`]), reopening it on SIGUSR1;
+//! 5. reaps every child (it is a subreaper), and when init exits writes
+//!    `DIR/exit.json` atomically, deletes the container, unmounts the root
+//!    filesystem and exits.
+//!
+//! Starting the container (the exec fifo) and signalling it are done by the daemon
+//! through `rootless` directly.
+
+pub mod log;
+
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+
+/// What the shim needs.
+#[derive(Debug, Clone)]
+pub struct ShimOptions {
+    /// The container id.
+    pub id: String,
+    /// The container's runtime directory.
+    pub dir: PathBuf,
+    /// The SIF image.
+    pub image: PathBuf,
+    /// The OCI runtime state root.
+    pub runtime_root: PathBuf,
+    /// The CRI log file.
+    pub log: Option<PathBuf>,
+}
+
+/// How the container ended, as written to `DIR/exit.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExitRecord {
+    /// Exit code (128 + signal when killed).
+    pub exit_code: i32,
+    /// When, ns since the epoch.
+    pub finished_at: i64,
+    /// Killed by this signal, if so.
+    pub signal: Option<i32>,
+}
+
+/// The monitor's entry points.
+#[derive(Debug)]
+pub struct Shim;
+
+impl Shim {
+    /// Re-executes the shim detached; the detached one inherits our stdout.
+    pub fn detach(opts: &ShimOptions) -> std::io::Result<()> {
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.arg("shim").arg("--detached").arg("--id").arg(&opts.id);
+        cmd.arg("--dir")
+            .arg(&opts.dir)
+            .arg("--image")
+            .arg(&opts.image);
+        cmd.arg("--runtime-root").arg(&opts.runtime_root);
+        if let Some(l) = &opts.log {
+            cmd.arg("--log").arg(l);
+        }
+        let shim_log = std::fs::File::create(opts.dir.join("shim.log"))?;
+        cmd.stdin(Stdio::null())
+            .stderr(shim_log)
+            .env_remove("NOTIFY_SOCKET");
+        cmd.spawn().map(drop)
+    }
+
+    /// The detached monitor; returns its exit status.
+    pub fn run(opts: &ShimOptions) -> u8 {
+        let _ = nix::unistd::setsid();
+        let _ = std::env::set_current_dir("/");
+        let pid = std::process::id().to_string();
+        let _ = crate::state::write_atomic(&opts.dir.join("shim.pid"), pid.as_bytes());
+        let ready = match nix::unistd::dup(std::io::stdout().as_fd()) {
+            Ok(fd) => std::fs::File::from(fd),
+            Err(_) => return 1,
+        };
+        match prepare(opts) {
+            Ok((pid, pipes)) => {
+                let _ = writeln!(&ready, "ready {pid}");
+                drop(ready);
+                monitor(opts, pid, pipes)
+            }
+            Err(e) => {
+                let _ = writeln!(&ready, "error {e}");
+                cleanup_rootfs(opts);
+                1
+            }
+        }
+    }
+}
+
+/// Mounts the root filesystem and creates the container; returns init's pid and the
+/// read ends of its stdout and stderr.
+fn prepare(opts: &ShimOptions) -> Result<(i32, [OwnedFd; 2]), String> {
+    nix::sys::prctl::set_child_subreaper(true).map_err(|e| format!("subreaper: {e}"))?;
+    let rootfs = opts.dir.join("bundle/rootfs");
+    std::fs::create_dir_all(&rootfs).map_err(|e| format!("create {}: {e}", rootfs.display()))?;
+    let req = crate::mount::MountRequest {
+        image: opts.image.clone(),
+        partition: None,
+        overlay: Some(opts.dir.join("upper")),
+        dir: rootfs,
+        threads: 2,
+        command: Vec::new(),
+    };
+    crate::mount::mount(&req, crate::mount::Mode::Background).map_err(|e| e.to_string())?;
+    let (out_r, out_w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
+    let (err_r, err_w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
+    let saved_err = nix::unistd::dup(std::io::stderr().as_fd()).map_err(|e| e.to_string())?;
+    nix::unistd::dup2_stdout(&out_w).map_err(|e| format!("dup2: {e}"))?;
+    nix::unistd::dup2_stderr(&err_w).map_err(|e| format!("dup2: {e}"))?;
+    drop((out_w, err_w));
+    // Device nodes are made with mknod under our umask; the container's process gets
+    // the spec's umask (0022) back.
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    let created = rootless::Container::create(&rootless::CreateOptions {
+        root: opts.runtime_root.clone(),
+        id: opts.id.clone(),
+        bundle: opts.dir.join("bundle"),
+        ..Default::default()
+    });
+    // Our own fds 1 and 2 must not keep the container's pipes open.
+    let null = std::fs::OpenOptions::new().write(true).open("/dev/null");
+    if let Ok(null) = &null {
+        let _ = nix::unistd::dup2_stdout(null);
+    }
+    let _ = nix::unistd::dup2_stderr(&saved_err);
+    let container = created.map_err(|e| e.to_string())?;
+    Ok((container.pid().unwrap_or(0), [out_r, err_r]))
+}
+
+/// Copies the logs and waits for init; returns the shim's exit status.
+fn monitor(opts: &ShimOptions, init: i32, pipes: [OwnedFd; 2]) -> u8 {
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGCHLD, Signal::SIGUSR1, Signal::SIGTERM] {
+        set.add(s);
+    }
+    let _ = set.thread_block();
+    let logfile = match log::LogFile::open(opts.log.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("sifcri shim: cannot open the log: {e}");
+            log::LogFile::discard()
+        }
+    };
+    let [out, err] = pipes;
+    let copiers: Vec<_> = [(out, "stdout"), (err, "stderr")]
+        .into_iter()
+        .map(|(fd, stream)| {
+            let l = logfile.clone();
+            std::thread::spawn(move || l.copy(std::fs::File::from(fd), stream))
+        })
+        .collect();
+    let exit = wait_init(&set, init, &logfile);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    for c in copiers {
+        while !c.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    if let Ok(c) = rootless::Container::load(&opts.runtime_root, &opts.id) {
+        let _ = c.delete(true);
+    }
+    cleanup_rootfs(opts);
+    reap_all();
+    // Last: once the record exists, the daemon may remove the directory.
+    if let Err(e) = crate::state::save(&opts.dir.join("exit.json"), &exit) {
+        eprintln!("sifcri shim: {e}");
+        return 1;
+    }
+    0
+}
+
+/// Waits for init's exit, reaping every other child and reopening the log on SIGUSR1.
+fn wait_init(set: &SigSet, init: i32, logfile: &log::LogFile) -> ExitRecord {
+    let init = Pid::from_raw(init);
+    loop {
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid == init => return record(code, None),
+                Ok(WaitStatus::Signaled(pid, sig, _)) if pid == init => {
+                    return record(128 + sig as i32, Some(sig as i32))
+                }
+                Ok(WaitStatus::StillAlive) | Err(nix::Error::ECHILD) => break,
+                Ok(_) | Err(nix::Error::EINTR) => continue,
+                Err(_) => break,
+            }
+        }
+        match set.wait() {
+            Ok(Signal::SIGUSR1) => {
+                if let Err(e) = logfile.reopen() {
+                    eprintln!("sifcri shim: cannot reopen the log: {e}");
+                }
+            }
+            Ok(Signal::SIGTERM) => {
+                let _ = nix::sys::signal::kill(init, Signal::SIGKILL);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn record(exit_code: i32, signal: Option<i32>) -> ExitRecord {
+    ExitRecord {
+        exit_code,
+        finished_at: crate::state::now_nanos(),
+        signal,
+    }
+}
+
+fn cleanup_rootfs(opts: &ShimOptions) {
+    let rootfs = opts.dir.join("bundle/rootfs");
+    let _ = fusefs::mount::unmount(&rootfs, true);
+}
+
+fn reap_all() {
+    while let Ok(status) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+        if status == WaitStatus::StillAlive {
+            break;
+        }
+    }
+}
+
+/// Reads the exit record of a container directory, if the container has ended.
+pub fn exit_record(dir: &Path) -> Option<ExitRecord> {
+    let bytes = std::fs::read(dir.join("exit.json")).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}

@@ -1,0 +1,423 @@
+//! Containers through the real daemon: create/start/stop/remove of a busybox SIF,
+//! what the container sees (env, hostname, pod DNS, user, read-only root, caps), logs
+//! in the CRI format and ReopenContainerLog, ExecSync (output apart, exit code, the
+//! container's env, timeout), exit codes after a daemon kill -9 and restart, and bad
+//! input codes.
+
+mod cri_common;
+
+use std::time::Duration;
+
+use cri_common::{busybox_image, mounts_under, pod_config, require_root, Client, Daemon};
+use proto::cri;
+use tonic::Code;
+
+const IMAGE: &str = "localhost/busybox:test";
+
+async fn run_pod(c: &mut Client, d: &Daemon, name: &str) -> (String, cri::PodSandboxConfig) {
+    let mut config = pod_config(name);
+    let logs = d.dir.path().join("logs").join(name);
+    config.log_directory = logs.display().to_string();
+    config.dns_config = Some(cri::DnsConfig {
+        servers: vec!["10.96.0.10".into()],
+        ..Default::default()
+    });
+    let req = cri::RunPodSandboxRequest {
+        config: Some(config.clone()),
+        runtime_handler: String::new(),
+    };
+    let id = c
+        .run_pod_sandbox(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .pod_sandbox_id;
+    (id, config)
+}
+
+fn container_config(name: &str, script: &str) -> cri::ContainerConfig {
+    cri::ContainerConfig {
+        metadata: Some(cri::ContainerMetadata {
+            name: name.into(),
+            attempt: 0,
+        }),
+        image: Some(cri::ImageSpec {
+            image: IMAGE.into(),
+            ..Default::default()
+        }),
+        command: vec!["sh".into(), "-c".into(), script.into()],
+        envs: vec![cri::KeyValue {
+            key: "GREETING".into(),
+            value: "hello".into(),
+        }],
+        log_path: format!("{name}.log"),
+        ..Default::default()
+    }
+}
+
+async fn create(
+    c: &mut Client,
+    pod: &(String, cri::PodSandboxConfig),
+    config: cri::ContainerConfig,
+) -> Result<String, tonic::Status> {
+    let req = cri::CreateContainerRequest {
+        pod_sandbox_id: pod.0.clone(),
+        config: Some(config),
+        sandbox_config: Some(pod.1.clone()),
+    };
+    Ok(c.create_container(req).await?.into_inner().container_id)
+}
+
+async fn start(c: &mut Client, id: &str) {
+    let req = cri::StartContainerRequest {
+        container_id: id.into(),
+    };
+    c.start_container(req).await.unwrap();
+}
+
+async fn status(c: &mut Client, id: &str) -> cri::ContainerStatus {
+    let req = cri::ContainerStatusRequest {
+        container_id: id.into(),
+        verbose: false,
+    };
+    c.container_status(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .status
+        .unwrap()
+}
+
+async fn wait_exited(c: &mut Client, id: &str) -> cri::ContainerStatus {
+    for _ in 0..500 {
+        let s = status(c, id).await;
+        if s.state == cri::ContainerState::ContainerExited as i32 {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("container {id} did not exit");
+}
+
+async fn exec(
+    c: &mut Client,
+    id: &str,
+    cmd: &[&str],
+    timeout: i64,
+) -> Result<cri::ExecSyncResponse, tonic::Status> {
+    let req = cri::ExecSyncRequest {
+        container_id: id.into(),
+        cmd: cmd.iter().map(|s| s.to_string()).collect(),
+        timeout,
+    };
+    Ok(c.exec_sync(req).await?.into_inner())
+}
+
+fn log_lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            l.split_once(' ')
+                .map(|(_, rest)| rest.to_owned())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn container_lifecycle_logs_and_what_it_sees() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, &d, "lc").await;
+    let script =
+        "echo $GREETING; hostname; cat /etc/resolv.conf; echo oops >&2; printf partial; exit 3";
+    let id = create(&mut c, &pod, container_config("once", script))
+        .await
+        .unwrap();
+    let s = status(&mut c, &id).await;
+    assert_eq!(s.state, cri::ContainerState::ContainerCreated as i32);
+    start(&mut c, &id).await;
+    let s = wait_exited(&mut c, &id).await;
+    assert_eq!(s.exit_code, 3);
+    assert_eq!(s.reason, "Error");
+    assert!(s.started_at > 0 && s.finished_at >= s.started_at);
+    let log = std::path::Path::new(&s.log_path).to_owned();
+    let lines = log_lines(&log);
+    assert!(lines.contains(&"stdout F hello".to_string()), "{lines:?}");
+    assert!(lines.contains(&"stdout F lc".to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&"stdout F nameserver 10.96.0.10".to_string()),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&"stderr F oops".to_string()), "{lines:?}");
+    assert!(lines.contains(&"stdout P partial".to_string()), "{lines:?}");
+    let ts = std::fs::read_to_string(&log).unwrap();
+    let first = ts
+        .lines()
+        .next()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        first.len() == 30 && first.ends_with('Z'),
+        "timestamp {first}"
+    );
+
+    // A long-running one: exec, reopen log, stop.
+    let id2 = create(
+        &mut c,
+        &pod,
+        container_config("long", "echo started; exec sleep 1000"),
+    )
+    .await
+    .unwrap();
+    start(&mut c, &id2).await;
+    let r = exec(
+        &mut c,
+        &id2,
+        &["sh", "-c", "echo $GREETING; echo err >&2; exit 7"],
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.stdout, b"hello\n");
+    assert_eq!(r.stderr, b"err\n");
+    assert_eq!(r.exit_code, 7);
+    let r = exec(&mut c, &id2, &["env"], 10).await.unwrap();
+    let env = String::from_utf8_lossy(&r.stdout).to_string();
+    assert!(!env.contains("SIFCRI_LOG"), "daemon env leaked: {env}");
+    let t0 = std::time::Instant::now();
+    let e = exec(&mut c, &id2, &["sleep", "30"], 1).await.unwrap_err();
+    assert_eq!(e.code(), Code::DeadlineExceeded);
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    let r = exec(
+        &mut c,
+        &id2,
+        &["sh", "-c", "ps | grep -c '[s]leep 30' || true"],
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&r.stdout).trim(),
+        "0",
+        "timed-out exec still runs"
+    );
+
+    let log2 = std::path::Path::new(&status(&mut c, &id2).await.log_path).to_owned();
+    std::fs::rename(&log2, log2.with_extension("1")).unwrap();
+    c.reopen_container_log(cri::ReopenContainerLogRequest {
+        container_id: id2.clone(),
+    })
+    .await
+    .unwrap();
+    assert!(log2.exists());
+
+    let t0 = std::time::Instant::now();
+    let req = cri::StopContainerRequest {
+        container_id: id2.clone(),
+        timeout: 2,
+    };
+    c.stop_container(req).await.unwrap();
+    let s = status(&mut c, &id2).await;
+    assert_eq!(s.state, cri::ContainerState::ContainerExited as i32);
+    assert!(t0.elapsed() < Duration::from_secs(8));
+    let req = cri::StopContainerRequest {
+        container_id: id2.clone(),
+        timeout: 2,
+    };
+    c.stop_container(req).await.unwrap();
+
+    let list = c
+        .list_containers(cri::ListContainersRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(list.into_inner().containers.len(), 2);
+    for cid in [&id, &id2] {
+        let req = cri::RemoveContainerRequest {
+            container_id: cid.to_string(),
+        };
+        c.remove_container(req).await.unwrap();
+    }
+    let req = cri::RemovePodSandboxRequest {
+        pod_sandbox_id: pod.0.clone(),
+    };
+    c.remove_pod_sandbox(req).await.unwrap();
+    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+}
+
+#[tokio::test]
+async fn security_context_seen_from_inside() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, &d, "sec").await;
+    let mut config = container_config(
+        "sec",
+        "id -u; id -g; touch /x 2>/dev/null && echo rw || echo ro; grep CapEff /proc/self/status",
+    );
+    config.linux = Some(cri::LinuxContainerConfig {
+        security_context: Some(cri::LinuxContainerSecurityContext {
+            run_as_user: Some(cri::Int64Value { value: 1234 }),
+            run_as_group: Some(cri::Int64Value { value: 5678 }),
+            readonly_rootfs: true,
+            capabilities: Some(cri::Capability {
+                drop_capabilities: vec!["ALL".into()],
+                add_capabilities: vec!["NET_BIND_SERVICE".into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let id = create(&mut c, &pod, config).await.unwrap();
+    start(&mut c, &id).await;
+    let s = wait_exited(&mut c, &id).await;
+    let lines = log_lines(std::path::Path::new(&s.log_path));
+    let out: Vec<&str> = lines
+        .iter()
+        .map(|l| l.splitn(3, ' ').nth(2).unwrap_or(""))
+        .collect();
+    assert_eq!(out[0], "1234", "{lines:?}");
+    assert_eq!(out[1], "5678", "{lines:?}");
+    assert_eq!(out[2], "ro", "{lines:?}");
+    assert!(out[3].starts_with("CapEff:"), "{lines:?}");
+    let req = cri::RemovePodSandboxRequest {
+        pod_sandbox_id: pod.0.clone(),
+    };
+    c.remove_pod_sandbox(req).await.unwrap();
+    assert!(c
+        .list_containers(cri::ListContainersRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .containers
+        .is_empty());
+}
+
+#[tokio::test]
+async fn containers_survive_a_daemon_kill_and_restart() {
+    if !require_root() {
+        return;
+    }
+    let mut d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, &d, "rs").await;
+    let long = create(&mut c, &pod, container_config("long", "exec sleep 1000"))
+        .await
+        .unwrap();
+    start(&mut c, &long).await;
+    let short = create(
+        &mut c,
+        &pod,
+        container_config("short", "read x < /tmp/none 2>/dev/null; sleep 1; exit 42"),
+    )
+    .await
+    .unwrap();
+    start(&mut c, &short).await;
+    d.kill9();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    d.spawn();
+    let mut c = d.client().await;
+    let s = status(&mut c, &long).await;
+    assert_eq!(s.state, cri::ContainerState::ContainerRunning as i32);
+    let r = exec(&mut c, &long, &["echo", "alive"], 10).await.unwrap();
+    assert_eq!(r.stdout, b"alive\n");
+    let s = wait_exited(&mut c, &short).await;
+    assert_eq!(s.exit_code, 42);
+    let req = cri::StopPodSandboxRequest {
+        pod_sandbox_id: pod.0.clone(),
+    };
+    c.stop_pod_sandbox(req).await.unwrap();
+    assert_eq!(
+        status(&mut c, &long).await.state,
+        cri::ContainerState::ContainerExited as i32
+    );
+    let req = cri::RemovePodSandboxRequest {
+        pod_sandbox_id: pod.0.clone(),
+    };
+    c.remove_pod_sandbox(req).await.unwrap();
+    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+}
+
+#[tokio::test]
+async fn container_bad_input_gets_the_right_codes() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, &d, "bad").await;
+    let mut missing = container_config("img", "true");
+    missing.image = Some(cri::ImageSpec {
+        image: "localhost/nope:1".into(),
+        ..Default::default()
+    });
+    assert_eq!(
+        create(&mut c, &pod, missing).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    let mut no_meta = container_config("x", "true");
+    no_meta.metadata = None;
+    assert_eq!(
+        create(&mut c, &pod, no_meta).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    let ghost = ("0".repeat(64), pod.1.clone());
+    assert_eq!(
+        create(&mut c, &ghost, container_config("g", "true"))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    let id = create(&mut c, &pod, container_config("dup", "true"))
+        .await
+        .unwrap();
+    assert_eq!(
+        create(&mut c, &pod, container_config("dup", "true"))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::AlreadyExists
+    );
+    let unknown = "f".repeat(64);
+    let req = cri::ContainerStatusRequest {
+        container_id: unknown.clone(),
+        verbose: false,
+    };
+    assert_eq!(
+        c.container_status(req).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    let req = cri::StopContainerRequest {
+        container_id: unknown.clone(),
+        timeout: 0,
+    };
+    c.stop_container(req).await.unwrap();
+    let req = cri::RemoveContainerRequest {
+        container_id: unknown.clone(),
+    };
+    c.remove_container(req).await.unwrap();
+    assert_eq!(
+        exec(&mut c, &id, &["true"], 5).await.unwrap_err().code(),
+        Code::FailedPrecondition
+    );
+    let req = cri::RemovePodSandboxRequest {
+        pod_sandbox_id: pod.0.clone(),
+    };
+    c.remove_pod_sandbox(req).await.unwrap();
+    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+}
