@@ -130,9 +130,24 @@ pub(crate) struct Cache<V> {
 }
 
 impl<V: Clone> Cache<V> {
+    /// A cache holding at most about `bytes` of value weight over `shards` shards,
+    /// fewer when a shard would hold less than `min_shard` bytes (so that a shard
+    /// fits several of the largest values).
+    pub(crate) fn with_min_shard(bytes: u64, shards: usize, min_shard: u64) -> Self {
+        let fit = usize::try_from(bytes / min_shard.max(1)).unwrap_or(usize::MAX);
+        let n = shards.min(fit).max(1);
+        // Round down to a power of two, so `new` does not round up past the fit.
+        Self::new(bytes, 1 << (usize::BITS - 1 - n.leading_zeros()))
+    }
+
     /// A cache holding at most about `bytes` of value weight over `shards` shards.
     pub(crate) fn new(bytes: u64, shards: usize) -> Self {
         let shards = shards.clamp(1, 1024).next_power_of_two();
+        let shards = if shards as u64 > bytes.max(1) {
+            1
+        } else {
+            shards
+        };
         let cap = usize::try_from(bytes / shards as u64).unwrap_or(usize::MAX);
         let shards: Box<[_]> = (0..shards)
             .map(|_| {
@@ -272,6 +287,14 @@ mod tests {
             Err("bad")
         );
         assert_eq!(cache.get_or_load(1, || Ok::<_, &str>((5, 1))), Ok(5));
+    }
+
+    #[test]
+    fn small_budgets_use_fewer_shards() {
+        let cache: Cache<u64> = Cache::with_min_shard(1000, 16, 300);
+        assert_eq!(cache.shards.len(), 2);
+        cache.insert(1, 1, 400);
+        assert_eq!(cache.get(1), Some(1));
     }
 
     #[test]

@@ -51,13 +51,17 @@ pub(crate) struct Caches {
 }
 
 impl Caches {
-    fn new(c: CacheConfig) -> Self {
+    /// Splits `c.bytes` (at least 1 MiB): 1/8 each for metadata blocks, inodes and
+    /// directories, the rest for data blocks of `block_size` bytes; a shard holds at
+    /// least 4 of its cache's largest values.
+    fn new(c: CacheConfig, block_size: u32) -> Self {
         let b = c.bytes.max(1 << 20);
+        let meta = 4 * (metadata::BLOCK as u64 + 64);
         Self {
-            meta: Cache::new(b / 8, c.shards),
-            inodes: Cache::new(b / 8, c.shards),
-            dirs: Cache::new(b / 8, c.shards),
-            data: Cache::new(b - 3 * (b / 8), c.shards),
+            meta: Cache::with_min_shard(b / 8, c.shards, meta),
+            inodes: Cache::with_min_shard(b / 8, c.shards, 64 << 10),
+            dirs: Cache::with_min_shard(b / 8, c.shards, 256 << 10),
+            data: Cache::with_min_shard(b - 3 * (b / 8), c.shards, 4 * u64::from(block_size)),
         }
     }
 }
@@ -98,7 +102,7 @@ impl Squashfs {
             exports: None,
             xattr: None,
             ids: Vec::new(),
-            caches: Caches::new(cache),
+            caches: Caches::new(cache, sb.block_size),
             compressor,
             sb,
             source,
