@@ -164,3 +164,42 @@ impl Descriptor {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_docker_and_oci_and_picks_platforms() {
+        let d = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
+            "config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"sha256:00","size":2},
+            "layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"sha256:11","size":3}]}"#;
+        let Fetched::Manifest(m) = parse(d.as_bytes(), "application/json").unwrap() else {
+            panic!("manifest")
+        };
+        assert_eq!(m.config.media_type, DOCKER_CONFIG);
+        let l = r#"{"schemaVersion":2,"manifests":[
+            {"mediaType":"x","digest":"sha256:aa","size":1,"platform":{"architecture":"arm","os":"linux","variant":"v7"}},
+            {"mediaType":"x","digest":"sha256:bb","size":1,"platform":{"architecture":"amd64","os":"linux"}}]}"#;
+        let Fetched::Index(i) = parse(l.as_bytes(), DOCKER_LIST).unwrap() else {
+            panic!("index")
+        };
+        let amd = Platform {
+            architecture: "amd64".into(),
+            os: "linux".into(),
+            variant: None,
+        };
+        assert_eq!(pick(&i, &amd).unwrap().digest, "sha256:bb");
+        let v6 = Platform {
+            architecture: "arm".into(),
+            os: "linux".into(),
+            variant: Some("v6".into()),
+        };
+        assert!(matches!(pick(&i, &v6), Err(Error::NoMatchingPlatform(_))));
+        assert!(matches!(
+            parse(b"{}", "application/vnd.unknown"),
+            Err(Error::UnsupportedMediaType { .. })
+        ));
+        assert!(parse(b"not json", OCI_MANIFEST).is_err());
+    }
+}
