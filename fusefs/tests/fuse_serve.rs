@@ -155,6 +155,13 @@ fn mounted_tree_matches_source() {
     common::mksquashfs(&src, &img, &["-comp", "zstd"]);
     let mounted = serve(&img, &dir.path().join("mnt"));
     compare_tree(&tree.root, &mounted.mnt, Path::new(""), &mut HashMap::new());
+    for _ in 0..2 {
+        let missing = fs::symlink_metadata(mounted.mnt.join("files/missing"));
+        assert_eq!(
+            missing.map_err(|e| e.kind()).err(),
+            Some(std::io::ErrorKind::NotFound)
+        );
+    }
     xattr_semantics(&mounted.mnt.join("xattr"));
     unprivileged_listing(dir.path(), &mounted.mnt.join("xattr/file"));
     parallel_reads(&src, &mounted.mnt);

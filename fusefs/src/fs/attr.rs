@@ -41,6 +41,27 @@ pub(super) fn file_attr(inode: &Inode, node: u64) -> FileAttr {
     }
 }
 
+/// The attributes of a negative entry (node id 0: "no such name", cacheable).
+pub(super) fn negative_attr() -> FileAttr {
+    FileAttr {
+        ino: INodeNo(0),
+        size: 0,
+        blocks: 0,
+        atime: UNIX_EPOCH,
+        mtime: UNIX_EPOCH,
+        ctime: UNIX_EPOCH,
+        crtime: UNIX_EPOCH,
+        kind: FileType::RegularFile,
+        perm: 0,
+        nlink: 0,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+        blksize: 4096,
+        flags: 0,
+    }
+}
+
 /// The errno a reader error becomes; damaged images are logged and become EIO.
 pub(super) fn errno(e: &Error) -> Errno {
     match e {

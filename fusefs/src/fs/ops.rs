@@ -10,7 +10,7 @@ use fuser::{
     ReplyEntry, ReplyOpen, ReplyStatfs, ReplyXattr, Request,
 };
 
-use super::attr::file_attr;
+use super::attr::{file_attr, negative_attr};
 use super::{SquashFuse, TTL};
 use crate::squashfs::Kind;
 
@@ -50,7 +50,9 @@ impl Filesystem for SquashFuse {
         let dir = tryr!(reply, self.resolve(parent.0));
         let found = tryr!(reply, self.image().lookup(&dir, name.as_bytes()));
         let Some(inode) = found else {
-            return reply.error(Errno::ENOENT);
+            // A negative entry with a timeout: the kernel caches the miss (library and
+            // module search paths probe many names that do not exist).
+            return reply.entry(&TTL, &negative_attr(), Generation(0));
         };
         self.remember(&inode);
         if inode.kind != Kind::Dir {
