@@ -29,7 +29,7 @@ mod template;
 mod tty;
 mod userns;
 
-pub use container::{Container, CreateOptions, ExecOptions, Status};
+pub use container::{wait_code, Container, CreateOptions, ExecOptions, Status};
 pub use error::Error;
 pub use signal::parse_signal;
 pub use spec::{Plan, SpecError};

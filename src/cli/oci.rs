@@ -137,6 +137,12 @@ pub struct ExecArgs {
     /// The working directory inside the container.
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
+    /// Return at once instead of waiting for the process.
+    #[arg(long, short)]
+    pub detach: bool,
+    /// Write the pid of the process's monitor (it exits with the process's code).
+    #[arg(long, value_name = "PATH")]
+    pub pid_file: Option<PathBuf>,
     /// The user, as `UID[:GID]`.
     #[arg(long, short, value_name = "UID[:GID]")]
     pub user: Option<String>,

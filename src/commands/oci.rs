@@ -91,7 +91,19 @@ fn exec(root: &std::path::Path, a: ExecArgs) -> anyhow::Result<ExitCode> {
         tty: a.tty,
         console_socket: a.console_socket,
     };
-    Ok(exit_code(Container::load(root, &a.id)?.exec(&opts)?))
+    let container = Container::load(root, &a.id)?;
+    if !a.detach && a.pid_file.is_none() {
+        return Ok(exit_code(container.exec(&opts)?));
+    }
+    let pid = container.exec_spawn(&opts)?;
+    if let Some(path) = &a.pid_file {
+        std::fs::write(path, pid.to_string())
+            .with_context(|| format!("write {}", path.display()))?;
+    }
+    if a.detach {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(exit_code(rootless::wait_code(pid)?))
 }
 
 fn parse_user(text: &str) -> anyhow::Result<(u32, Option<u32>)> {

@@ -163,7 +163,7 @@ fn join_and_run(
 }
 
 /// Waits for a child; its exit code, or 128 + signal.
-pub(crate) fn wait_code(child: Pid) -> Result<i32, Error> {
+pub fn wait_code(child: Pid) -> Result<i32, Error> {
     loop {
         match waitpid(child, None) {
             Ok(WaitStatus::Exited(_, code)) => return Ok(code),

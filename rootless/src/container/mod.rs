@@ -12,7 +12,7 @@ mod state;
 use std::path::{Path, PathBuf};
 
 pub use create::CreateOptions;
-pub use exec::ExecOptions;
+pub use exec::{wait_code, ExecOptions};
 
 use crate::state::{validate_id, StateFile};
 use crate::Error;
