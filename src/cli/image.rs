@@ -93,7 +93,7 @@ pub enum ImageCommand {
     Import {
         /// The SIF file.
         file: PathBuf,
-        /// The name to give it (default: localhost/<file stem>:latest).
+        /// The name to give it (default: `localhost/<file stem>:latest`).
         name: Option<String>,
         #[command(flatten)]
         store: StoreArgs,

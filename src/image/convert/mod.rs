@@ -1,6 +1,6 @@
 //! OCI layers to a reproducible SIF: the layers are applied in order to an
-//! in-memory [`tree`](tree::Tree) ([`layer`]), written out as squashfs ([`squash`]),
-//! and wrapped in a SIF with the OCI config as a JSON object ([`sif`]).
+//! in-memory tree (`layer.rs`, `tree.rs`), written out as squashfs (`squash.rs`),
+//! and wrapped in a SIF with the OCI config as a JSON object (`sif.rs`).
 //! Nothing here reads the clock: equal layers and config give equal bytes.
 
 mod layer;
