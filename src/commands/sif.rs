@@ -100,13 +100,13 @@ fn typed_metadata<'a>(input: ObjectInput<'a>, a: &AddArgs) -> anyhow::Result<Obj
         DataType::Signature => {
             let entity = a.signentity.as_deref().unwrap_or("");
             let fp = decode_hex(entity).context("failed to decode signing entity fingerprint")?;
+            let hash = a.signhash.context("invalid hash type: 0")?;
             if fp.len() != 20 {
                 bail!(
                     "invalid signing entity fingerprint length: got {}, want 20",
                     fp.len()
                 );
             }
-            let hash = a.signhash.context("invalid hash type: 0")?;
             input.signature(SignatureInfo::new(hash, &fp))
         }
         DataType::CryptoMessage => match (a.msgformat, a.msgtype) {
