@@ -106,7 +106,17 @@ fn corrupt_image(args: &[&str], iterations: u64) {
     assert_eq!(walk(&img), 0, "pristine image reads cleanly");
     let bad = dir.path().join("bad.sqfs");
     let mut rng = fastrand::Rng::with_seed(0x5eed ^ pristine.len() as u64);
-    for _ in 0..iterations {
+    // FUSEFS_CORRUPTION_SCALE=N runs N times the iterations (a longer soak).
+    let scale: u64 = std::env::var("FUSEFS_CORRUPTION_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let seed_extra: u64 = std::env::var("FUSEFS_CORRUPTION_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    rng.seed(0x5eed ^ pristine.len() as u64 ^ seed_extra);
+    for _ in 0..iterations * scale {
         let mut bytes = pristine.clone();
         let region = rng.u8(..4);
         for _ in 0..rng.usize(1..4) {
@@ -136,13 +146,20 @@ fn corrupt_image(args: &[&str], iterations: u64) {
     }
 }
 
+fn scale_factor() -> u64 {
+    std::env::var("FUSEFS_CORRUPTION_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
 fn with_deadline(name: &str, f: fn()) {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         f();
         let _ = tx.send(());
     });
-    match rx.recv_timeout(Duration::from_secs(120)) {
+    match rx.recv_timeout(Duration::from_secs(120 * scale_factor())) {
         Ok(()) => {}
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("{name}: corrupt images hang the reader"),
         Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{name}: the reader panicked"),
