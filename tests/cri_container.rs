@@ -421,3 +421,98 @@ async fn container_bad_input_gets_the_right_codes() {
     c.remove_pod_sandbox(req).await.unwrap();
     assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
 }
+
+#[tokio::test]
+async fn stats_and_the_image_service() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut images = proto::cri::image_service_client::ImageServiceClient::new(
+        cri_common::channel(&d.socket()).await,
+    );
+    let list = images
+        .list_images(cri::ListImagesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .images;
+    assert!(
+        list.iter().any(|i| i.repo_tags.iter().any(|t| t == IMAGE)),
+        "{list:?}"
+    );
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, &d, "st").await;
+    let script =
+        "dd if=/dev/zero of=/big bs=1024 count=256 2>/dev/null; echo ready; exec sleep 1000";
+    let id = create(&mut c, &pod, container_config("st", script))
+        .await
+        .unwrap();
+    start(&mut c, &id).await;
+    let log = std::path::PathBuf::from(status(&mut c, &id).await.log_path);
+    for _ in 0..500 {
+        if log_lines(&log).iter().any(|l| l.ends_with("ready")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let req = cri::ContainerStatsRequest {
+        container_id: id.clone(),
+    };
+    let s = c
+        .container_stats(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .stats
+        .unwrap();
+    let layer = s.writable_layer.unwrap();
+    assert!(layer.used_bytes.unwrap().value >= 256 * 1024, "{layer:?}");
+    assert!(layer.inodes_used.unwrap().value >= 1);
+    assert!(s.memory.unwrap().working_set_bytes.is_some());
+    assert!(s.cpu.unwrap().usage_core_nano_seconds.is_some());
+    let f = cri::ContainerStatsFilter {
+        pod_sandbox_id: pod.0.clone(),
+        ..Default::default()
+    };
+    let req = cri::ListContainerStatsRequest { filter: Some(f) };
+    let all = c
+        .list_container_stats(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .stats;
+    assert_eq!(all.len(), 1);
+    let req = cri::PodSandboxStatsRequest {
+        pod_sandbox_id: pod.0.clone(),
+    };
+    let ps = c
+        .pod_sandbox_stats(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .stats
+        .unwrap();
+    assert_eq!(ps.linux.unwrap().containers.len(), 1);
+    let req = cri::ListPodSandboxStatsRequest::default();
+    let all = c
+        .list_pod_sandbox_stats(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .stats;
+    assert_eq!(all.len(), 1);
+    let req = cri::ContainerStatsRequest {
+        container_id: "e".repeat(64),
+    };
+    assert_eq!(
+        c.container_stats(req).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    let req = cri::RemovePodSandboxRequest {
+        pod_sandbox_id: pod.0.clone(),
+    };
+    c.remove_pod_sandbox(req).await.unwrap();
+    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+}

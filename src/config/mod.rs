@@ -141,6 +141,29 @@ pub struct RegistryHost {
     pub fallback_to_origin: bool,
 }
 
+impl RegistryConfig {
+    /// The image puller's view: every host of `mirrors` or `hosts`, with its mirrors.
+    pub fn to_image(&self) -> crate::image::registry::RegistryConfig {
+        let mut out = crate::image::registry::RegistryConfig {
+            docker_config: self.docker_config.clone(),
+            ..Default::default()
+        };
+        let hosts = self.mirrors.keys().chain(self.hosts.keys());
+        for host in hosts {
+            let settings = self.hosts.get(host).cloned().unwrap_or_default();
+            out.hosts.insert(
+                host.clone(),
+                crate::image::registry::HostConfig {
+                    mirrors: self.mirrors.get(host).cloned().unwrap_or_default(),
+                    fallback_to_origin: settings.fallback_to_origin,
+                    plain_http: settings.plain_http,
+                },
+            );
+        }
+        out
+    }
+}
+
 /// Command-line values that win over the file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {

@@ -204,34 +204,6 @@ impl RuntimeService for Runtime {
         Err(Error::Unimplemented("port_forward").into())
     }
 
-    async fn container_stats(
-        &self,
-        _: Request<cri::ContainerStatsRequest>,
-    ) -> Reply<cri::ContainerStatsResponse> {
-        Err(Error::Unimplemented("container_stats").into())
-    }
-
-    async fn list_container_stats(
-        &self,
-        _: Request<cri::ListContainerStatsRequest>,
-    ) -> Reply<cri::ListContainerStatsResponse> {
-        Err(Error::Unimplemented("list_container_stats").into())
-    }
-
-    async fn pod_sandbox_stats(
-        &self,
-        _: Request<cri::PodSandboxStatsRequest>,
-    ) -> Reply<cri::PodSandboxStatsResponse> {
-        Err(Error::Unimplemented("pod_sandbox_stats").into())
-    }
-
-    async fn list_pod_sandbox_stats(
-        &self,
-        _: Request<cri::ListPodSandboxStatsRequest>,
-    ) -> Reply<cri::ListPodSandboxStatsResponse> {
-        Err(Error::Unimplemented("list_pod_sandbox_stats").into())
-    }
-
     async fn checkpoint_container(
         &self,
         _: Request<cri::CheckpointContainerRequest>,
@@ -385,6 +357,85 @@ impl RuntimeService for Runtime {
         blocking(span, move || {
             containers.reopen_log(&id)?;
             Ok(cri::ReopenContainerLogResponse {})
+        })
+        .await
+    }
+
+    async fn container_stats(
+        &self,
+        req: Request<cri::ContainerStatsRequest>,
+    ) -> Reply<cri::ContainerStatsResponse> {
+        let id = req.into_inner().container_id;
+        need_id(&id, "container")?;
+        let c = self.containers.get(&id)?;
+        let containers = self.containers.clone();
+        blocking(
+            tracing::debug_span!("ContainerStats", container = id),
+            move || {
+                Ok(cri::ContainerStatsResponse {
+                    stats: Some(containers.stats(&c)),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn list_container_stats(
+        &self,
+        req: Request<cri::ListContainerStatsRequest>,
+    ) -> Reply<cri::ListContainerStatsResponse> {
+        let f = req.into_inner().filter.unwrap_or_default();
+        let filter = cri::ContainerFilter {
+            id: f.id,
+            pod_sandbox_id: f.pod_sandbox_id,
+            label_selector: f.label_selector,
+            state: None,
+        };
+        let containers = self.containers.clone();
+        blocking(tracing::debug_span!("ListContainerStats"), move || {
+            let list = containers.list(Some(&filter));
+            Ok(cri::ListContainerStatsResponse {
+                stats: list.iter().map(|c| containers.stats(c)).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn pod_sandbox_stats(
+        &self,
+        req: Request<cri::PodSandboxStatsRequest>,
+    ) -> Reply<cri::PodSandboxStatsResponse> {
+        let id = req.into_inner().pod_sandbox_id;
+        need_id(&id, "pod sandbox")?;
+        let pod = self.pods.get(&id).map_err(Error::from)?;
+        let containers = self.containers.clone();
+        blocking(
+            tracing::debug_span!("PodSandboxStats", pod = id),
+            move || {
+                Ok(cri::PodSandboxStatsResponse {
+                    stats: Some(containers.pod_stats(&pod)),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn list_pod_sandbox_stats(
+        &self,
+        req: Request<cri::ListPodSandboxStatsRequest>,
+    ) -> Reply<cri::ListPodSandboxStatsResponse> {
+        let f = req.into_inner().filter.unwrap_or_default();
+        let filter = cri::PodSandboxFilter {
+            id: f.id,
+            label_selector: f.label_selector,
+            state: None,
+        };
+        let (pods, containers) = (self.pods.clone(), self.containers.clone());
+        blocking(tracing::debug_span!("ListPodSandboxStats"), move || {
+            let list = pods.list(Some(&filter));
+            Ok(cri::ListPodSandboxStatsResponse {
+                stats: list.iter().map(|p| containers.pod_stats(p)).collect(),
+            })
         })
         .await
     }

@@ -12,6 +12,7 @@ mod notify;
 
 use std::path::PathBuf;
 
+use proto::cri::image_service_server::ImageServiceServer;
 use proto::cri::runtime_service_server::RuntimeServiceServer;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -39,6 +40,9 @@ pub enum Error {
     /// The gRPC server failed.
     #[error("grpc server: {0}")]
     Serve(#[from] tonic::transport::Error),
+    /// The image store could not be opened.
+    #[error("image store: {0}")]
+    Image(String),
     /// The CRI services could not be set up.
     #[error(transparent)]
     Cri(#[from] crate::cri::Error),
@@ -59,17 +63,29 @@ async fn run(config: Config) -> Result<(), Error> {
         make_dir(dir, mode)?;
     }
     let runtime = crate::cri::Runtime::new(&config)?;
+    let images = image_service(&config)?;
     let listener = listener::bind(&config.socket, config.socket_mode)?;
     tracing::info!(socket = %config.socket.display(), "serving CRI");
     notify::notify("READY=1");
     let result = tonic::transport::Server::builder()
         .add_service(RuntimeServiceServer::new(runtime))
+        .add_service(ImageServiceServer::new(images))
         .serve_with_incoming_shutdown(listener::incoming(listener), shutdown())
         .await;
     notify::notify("STOPPING=1");
     let _ = std::fs::remove_file(&config.socket);
     tracing::info!("stopped");
     Ok(result?)
+}
+
+/// The ImageService over the store at the root directory.
+fn image_service(config: &Config) -> Result<crate::image::ImageServer, Error> {
+    let store = crate::image::Store::open(&config.root).map_err(|e| Error::Image(e.to_string()))?;
+    let client = crate::image::registry::Client::new(config.registry.to_image());
+    Ok(crate::image::ImageServer::new(
+        std::sync::Arc::new(store),
+        std::sync::Arc::new(client),
+    ))
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

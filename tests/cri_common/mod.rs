@@ -274,7 +274,7 @@ pub fn busybox_image(d: &Daemon, name: &str) {
     std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
     let applets = [
         "sh", "cat", "echo", "sleep", "id", "hostname", "ls", "env", "true", "false", "touch",
-        "printf", "grep", "kill", "ps", "mount", "wc", "stat",
+        "printf", "grep", "kill", "ps", "mount", "wc", "stat", "dd",
     ];
     for a in applets {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();

@@ -8,6 +8,7 @@
 mod exec;
 mod record;
 mod spec;
+mod stats;
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
