@@ -194,3 +194,48 @@ fn pulls_are_reproducible_and_coalesced() {
     assert!(a == b, "two pulls of one image give identical SIF bytes");
     assert_eq!(store2.lookup(&by_digest).unwrap().id, rec2.id);
 }
+
+#[test]
+fn concurrent_cli_pulls_across_processes_download_once() {
+    let Some(reg) = Registry::start(None) else {
+        return;
+    };
+    let layer = Layer::default()
+        .file("p", &[1u8; 100_000], 0o644, (0, 0))
+        .gzip();
+    let layer_digest = sifcri::image::Digest::of(&layer.1).to_string();
+    let reference = reg.reference("procs/img:v1");
+    push_image(
+        &client(),
+        &reference,
+        &[layer],
+        &config("amd64", 1),
+        &Auth::Anonymous,
+    );
+    let root = tempfile::tempdir().unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_sifcri"))
+                .args(["pull", "-q", "--root"])
+                .arg(root.path())
+                .arg(&reference)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        reg.blob_gets(&layer_digest),
+        1,
+        "one download across processes"
+    );
+    assert_eq!(Store::open(root.path()).unwrap().list().unwrap().len(), 1);
+}
