@@ -74,6 +74,10 @@ fn multi_layer_image_unpacks_exactly() {
         "-rw-r--r-- 0/0 /xattr-file",
     ];
     assert_eq!(list, want, "squashfs listing");
+    assert_eq!(
+        xattr_of(&store.sif_path(&rec), "xattr-file", "user.test"),
+        Some(b"value".to_vec())
+    );
     assert_eq!(rec.repo_tags, vec![reference.clone()]);
     assert!(rec.id.starts_with("sha256:"));
     let again = pull(&store, &c, &reference, &PullOptions::default()).unwrap();
@@ -238,4 +242,24 @@ fn concurrent_cli_pulls_across_processes_download_once() {
         "one download across processes"
     );
     assert_eq!(Store::open(root.path()).unwrap().list().unwrap().len(), 1);
+}
+
+/// An xattr of one file of a SIF's squashfs, as `unsquashfs` extracts it.
+fn xattr_of(sif: &std::path::Path, file: &str, name: &str) -> Option<Vec<u8>> {
+    let part = sifcri::sif::Sif::open(sif)
+        .unwrap()
+        .primary_partition()
+        .unwrap()
+        .offset();
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("x");
+    let ok = std::process::Command::new("unsquashfs")
+        .args(["-q", "-n", "-o", &part.to_string(), "-d"])
+        .arg(&dest)
+        .arg(sif)
+        .arg(file)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "unsquashfs");
+    xattr::get(dest.join(file), name).unwrap()
 }
