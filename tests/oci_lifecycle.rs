@@ -36,6 +36,19 @@ fn create_start_kill_delete() {
             "echo $FOO $HOME; hostname",
         ]);
         assert_eq!(out, "bar /root\nsifcri-box\n");
+        // A detached process keeps the caller's stdio: not a pipe we would read to EOF.
+        let detached = env
+            .command(&["exec", "--detach", "life", "sleep", "999"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(detached.success(), "{mode:?}");
+        let seen = (0..500).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            env.ok(&["exec", "life", "ps"]).contains("sleep 999")
+        });
+        assert!(seen, "{mode:?}: detached exec not running");
         env.ok(&["kill", "life", "KILL"]);
         env.wait_status("life", "stopped");
         assert_eq!(env.container_stdout("life"), "started\n");
