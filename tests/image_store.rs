@@ -22,12 +22,31 @@ fn tiny_sif(dir: &Path, name: &str, text: &str) -> PathBuf {
 fn stale_work_dirs_are_removed_at_open() {
     let root = tempfile::tempdir().unwrap();
     let tmp = root.path().join("tmp");
-    std::fs::create_dir_all(tmp.join("4194399.0/partial")).unwrap();
-    let mine = tmp.join(format!("{}.999", std::process::id()));
-    std::fs::create_dir_all(&mine).unwrap();
-    let _store = Store::open(root.path()).unwrap();
-    assert!(!tmp.join("4194399.0").exists(), "dead pull's dir removed");
-    assert!(mine.exists(), "a live process's dir is kept");
+    std::fs::create_dir_all(tmp.join("4194399.0.1/partial")).unwrap();
+    std::fs::write(tmp.join("4194399.0.1.lock"), b"").unwrap();
+    let store = Store::open(root.path()).unwrap();
+    assert!(
+        !tmp.join("4194399.0.1").exists(),
+        "an interrupted pull's dir is removed"
+    );
+    assert!(!tmp.join("4194399.0.1.lock").exists());
+    let live = store.temp_dir().unwrap();
+    // Another process (here: a second open) leaves a live work dir alone.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sifcri"))
+        .args(["images", "--root"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(live.path().exists(), "a live pull's dir is kept");
+    let path = live.path().to_path_buf();
+    drop(live);
+    assert!(!path.exists());
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "nothing left in tmp/"
+    );
 }
 
 #[test]

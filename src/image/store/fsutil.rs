@@ -52,9 +52,13 @@ impl FileLock {
     }
 }
 
-/// A directory under the store's `tmp/`, named after this process, removed on drop.
+/// A directory under the store's `tmp/`, removed on drop. While it lives, this
+/// process holds an exclusive lock on `<dir>.lock`: a store opened by any process (in
+/// any pid namespace) removes only directories whose lock nobody holds.
 pub struct TempDir {
     path: PathBuf,
+    lock_path: PathBuf,
+    _lock: FileLock,
 }
 
 static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
@@ -62,9 +66,18 @@ static NEXT_TMP: AtomicU64 = AtomicU64::new(0);
 impl TempDir {
     pub(crate) fn new(tmp_root: &Path) -> Result<TempDir, Error> {
         let n = NEXT_TMP.fetch_add(1, Ordering::Relaxed);
-        let path = tmp_root.join(format!("{}.{n}", std::process::id()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = tmp_root.join(format!("{}.{n}.{nanos}", std::process::id()));
+        let lock_path = lock_of(&path);
+        let lock = FileLock::acquire(&lock_path)?;
         fs::create_dir(&path).map_err(|e| Error::io("creating", &path, e))?;
-        Ok(TempDir { path })
+        Ok(TempDir {
+            path,
+            lock_path,
+            _lock: lock,
+        })
     }
 
     /// The directory.
@@ -76,33 +89,44 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.path);
+        let _ = fs::remove_file(&self.lock_path);
     }
 }
 
-/// Removes temporary directories left by processes that no longer run (interrupted
-/// pulls); returns how many.
+fn lock_of(dir: &Path) -> PathBuf {
+    let mut name = dir.as_os_str().to_os_string();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Removes work directories (and lock files) nobody holds the lock of: what
+/// interrupted pulls left. Returns how many directories.
 pub(crate) fn clean_stale_tmp(tmp_root: &Path) -> Result<usize, Error> {
     let entries = fs::read_dir(tmp_root).map_err(|e| Error::io("listing", tmp_root, e))?;
     let mut removed = 0;
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let pid = name
-            .to_str()
-            .and_then(|n| n.split('.').next())
-            .and_then(|p| p.parse::<i32>().ok());
-        let alive = pid.is_some_and(|p| {
-            if p <= 0 {
-                return false;
-            }
-            let pid = nix::unistd::Pid::from_raw(p);
-            !matches!(
-                nix::sys::signal::kill(pid, None),
-                Err(nix::errno::Errno::ESRCH)
-            )
-        });
-        if !alive && fs::remove_dir_all(entry.path()).is_ok() {
+        let path = entry.path();
+        let is_lock = path.extension().is_some_and(|e| e == "lock");
+        let lock_path = if is_lock {
+            path.clone()
+        } else {
+            lock_of(&path)
+        };
+        let Ok(f) = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+        else {
+            continue;
+        };
+        let Ok(_held) = Flock::lock(f, FlockArg::LockExclusiveNonblock) else {
+            continue;
+        };
+        if !is_lock && fs::remove_dir_all(&path).is_ok() {
             removed += 1;
         }
+        let _ = fs::remove_file(&lock_path);
     }
     Ok(removed)
 }
