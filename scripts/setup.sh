@@ -9,6 +9,7 @@ packages=(
   protobuf-compiler uidmap busybox-static util-linux procps
   libseccomp-dev
   docker-registry apache2-utils
+  containernetworking-plugins iptables
 )
 
 missing=()

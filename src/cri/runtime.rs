@@ -25,10 +25,17 @@ impl Runtime {
     /// Loads the pod records and makes the service.
     pub fn new(config: &Config) -> Result<Runtime, Error> {
         Ok(Runtime {
-            pods: Arc::new(Pods::open(&config.root, &config.state)?),
+            pods: Arc::new(Pods::open(&config.root, &config.state, cni(config))?),
             containers: Arc::new(Containers::open(&config.root, &config.state)?),
             config: Arc::new(config.clone()),
         })
+    }
+}
+
+fn cni(config: &Config) -> crate::network::Cni {
+    crate::network::Cni {
+        bin_dirs: config.cni.bin_dirs.clone(),
+        conf_dir: config.cni.conf_dir.clone(),
     }
 }
 

@@ -49,6 +49,9 @@ pub enum Error {
     /// The record could not be saved.
     #[error(transparent)]
     State(#[from] crate::state::Error),
+    /// A CNI plugin failed.
+    #[error(transparent)]
+    Network(#[from] crate::network::Error),
     /// Teardown failed in several places.
     #[error("teardown of pod {id} failed: {}", errors.join("; "))]
     Teardown {
@@ -82,6 +85,7 @@ impl Error {
 /// Every pod of the daemon.
 #[derive(Debug)]
 pub struct Pods {
+    cni: crate::network::Cni,
     records: PathBuf,
     runtime: PathBuf,
     inner: Mutex<Inner>,

@@ -43,6 +43,9 @@ pub struct PodRecord {
     pub namespaces: Vec<(String, PathBuf)>,
     /// The pod IP from CNI, if any.
     pub ip: Option<String>,
+    /// The CNI attachment (what DEL needs), while the network is up.
+    #[serde(default)]
+    pub network: Option<crate::network::Attachment>,
 }
 
 impl PodRecord {

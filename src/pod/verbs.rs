@@ -9,7 +9,7 @@ use super::{files, namespaces, record, Error, Inner, PodRecord, PodState, Pods};
 impl Pods {
     /// Loads the records under `root/pods`; pods whose namespaces are gone (a reboot
     /// emptied the runtime directory) are reported NotReady.
-    pub fn open(root: &Path, runtime: &Path) -> Result<Pods, Error> {
+    pub fn open(root: &Path, runtime: &Path, cni: crate::network::Cni) -> Result<Pods, Error> {
         let records = root.join("pods");
         let runtime = runtime.join("pods");
         let mut inner = Inner::default();
@@ -22,6 +22,7 @@ impl Pods {
             inner.pods.insert(pod.id.clone(), pod);
         }
         Ok(Pods {
+            cni,
             records,
             runtime,
             inner: std::sync::Mutex::new(inner),
@@ -86,7 +87,7 @@ impl Pods {
                 return Err(e);
             }
         };
-        let pod = PodRecord {
+        let mut pod = PodRecord {
             id: id.clone(),
             config,
             runtime_handler: handler,
@@ -95,11 +96,15 @@ impl Pods {
             dir,
             namespaces: pinned,
             ip: None,
+            network: None,
         };
-        if let Err(e) = crate::state::save(&self.record_path(&id), &pod) {
+        let attached = self.attach(&mut pod);
+        let saved = attached.and_then(|()| Ok(crate::state::save(&self.record_path(&id), &pod)?));
+        if let Err(e) = saved {
+            let _ = self.detach(&mut pod);
             namespaces::release(&pod.namespaces);
             let _ = std::fs::remove_dir_all(&pod.dir);
-            return Err(e.into());
+            return Err(e);
         }
         Ok(pod)
     }
@@ -129,10 +134,12 @@ impl Pods {
         let Ok(mut pod) = self.get(id) else {
             return Ok(());
         };
-        let errors: Vec<String> = namespaces::release(&pod.namespaces)
-            .into_iter()
-            .map(|e| e.to_string())
-            .collect();
+        let mut errors: Vec<String> = self.detach(&mut pod);
+        errors.extend(
+            namespaces::release(&pod.namespaces)
+                .into_iter()
+                .map(|e| e.to_string()),
+        );
         if !errors.is_empty() {
             return Err(Error::Teardown {
                 id: id.to_owned(),
@@ -206,4 +213,68 @@ fn host_name(config: &cri::PodSandboxConfig) -> String {
             .unwrap_or_default(),
         h => h.to_owned(),
     }
+}
+
+impl Pods {
+    /// CNI ADD for a pod with its own network namespace; records IP and attachment.
+    fn attach(&self, pod: &mut PodRecord) -> Result<(), Error> {
+        let Some(netns) = pod.namespace("net").cloned() else {
+            return Ok(());
+        };
+        let meta = pod.metadata();
+        let r = crate::network::PodRef {
+            id: &pod.id,
+            netns: &netns,
+            namespace: &meta.namespace,
+            name: &meta.name,
+            uid: &meta.uid,
+        };
+        let att = self.cni.add(&r, port_mappings(&pod.config))?;
+        pod.ip = att
+            .as_ref()
+            .and_then(|a| crate::network::result_ip(&a.result));
+        pod.network = att;
+        Ok(())
+    }
+
+    /// CNI DEL of the pod's attachment, if any; returns the failures.
+    fn detach(&self, pod: &mut PodRecord) -> Vec<String> {
+        let (Some(att), Some(netns)) = (pod.network.clone(), pod.namespace("net").cloned()) else {
+            return Vec::new();
+        };
+        let meta = pod.metadata();
+        let r = crate::network::PodRef {
+            id: &pod.id,
+            netns: &netns,
+            namespace: &meta.namespace,
+            name: &meta.name,
+            uid: &meta.uid,
+        };
+        match self.cni.del(&r, &att) {
+            Ok(()) => {
+                pod.network = None;
+                Vec::new()
+            }
+            Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+}
+
+/// The pod's hostPort mappings in the portmap plugin's runtime-config form.
+fn port_mappings(config: &cri::PodSandboxConfig) -> serde_json::Value {
+    let ports: Vec<serde_json::Value> = config
+        .port_mappings
+        .iter()
+        .filter(|p| p.host_port > 0)
+        .map(|p| {
+            let protocol = match p.protocol {
+                1 => "udp",
+                2 => "sctp",
+                _ => "tcp",
+            };
+            serde_json::json!({"hostPort": p.host_port, "containerPort": p.container_port,
+                "protocol": protocol, "hostIP": p.host_ip})
+        })
+        .collect();
+    serde_json::Value::Array(ports)
 }
