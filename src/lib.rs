@@ -16,4 +16,3 @@ pub mod pod;
 pub mod shim;
 pub mod sif;
 pub mod state;
-pub mod streaming;
