@@ -4,7 +4,8 @@
 //! ROOT/index.json        image records (id, tags, repo digests, size, config)
 //! ROOT/index.lock        lock for index read-modify-write
 //! ROOT/sifs/<hex>.sif    one SIF per image id
-//! ROOT/tmp/<pid>.<n>/    work dirs of running pulls; stale ones removed at open
+//! ROOT/tmp/<name>/       work dirs of running pulls, each flocked via <name>.lock;
+//!                        unlocked ones (interrupted pulls) removed at open
 //! ROOT/locks/<hex>.lock  per-reference pull locks (coalesce pulls across processes)
 //! ```
 //!
