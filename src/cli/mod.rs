@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod ctl;
 pub mod image;
 pub mod mount;
 pub mod oci;
@@ -34,6 +35,8 @@ pub enum Command {
     Oci(oci::OciArgs),
     /// Serve the Kubernetes CRI on a unix socket (the daemon).
     Serve(serve::ServeArgs),
+    /// A small CRI client: run a pod, list, logs, exec, remove (like crictl).
+    Ctl(ctl::CtlArgs),
     /// The per-container monitor (internal: started by `sifcri serve`).
     #[command(hide = true)]
     Shim(shim::ShimArgs),

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+mod ctl;
 mod image;
 mod mount;
 mod oci;
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Umount(args) => mount::umount(args),
         Command::Oci(args) => oci::run(args),
         Command::Serve(args) => serve::serve(args, cli.log_level.is_some()),
+        Command::Ctl(args) => ctl::ctl(args),
         Command::Shim(args) => shim::shim(args),
         Command::Pull(args) => image::pull(args),
         Command::Push(args) => image::push(args),

@@ -5,6 +5,7 @@
 //! `tonic::Status` whose code says what went wrong (see [`Error`]).
 
 mod container;
+pub mod ctl;
 mod error;
 mod images;
 mod info;
