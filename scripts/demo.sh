@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: build a small SIF image from a busybox tree, serve it through sifcri's
 # FUSE squashfs driver (no loop device), list and read it, run a program from it, and
-# unmount. Works as root or as an ordinary user, after `bash scripts/setup.sh`.
+# unmount; as root, also start the CRI daemon and run the image in a pod with
+# `sifcri ctl`. Works as root or as an ordinary user, after `bash scripts/setup.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,4 +48,20 @@ echo "== sifcri umount"
 "$sifcri" umount "$mnt"
 for _ in $(seq 50); do grep -q " $mnt " /proc/self/mountinfo || break; sleep 0.1; done
 if grep -q " $mnt " /proc/self/mountinfo; then echo "demo: still mounted" >&2; exit 1; fi
+if [ "$(id -u)" = 0 ]; then
+  echo "== sifcri serve (the CRI daemon), the image imported, a pod run with sifcri ctl"
+  mkdir -p "$work/cni"
+  printf '[cni]\nconf_dir = "%s"\n' "$work/cni" >"$work/serve.toml"
+  "$sifcri" serve --config "$work/serve.toml" --socket "$work/cri.sock" \
+    --root "$work/root" --state "$work/state" 2>"$work/serve.log" &
+  daemon=$!
+  trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null; cleanup' EXIT
+  for _ in $(seq 100); do [ -S "$work/cri.sock" ] && break; sleep 0.1; done
+  "$sifcri" image import --root "$work/root" "$work/demo.sif" localhost/demo:latest
+  "$sifcri" ctl --endpoint "$work/cri.sock" run --rm localhost/demo:latest -- \
+    sh -c 'cat /etc/motd; echo "running in a pod, pid $$"'
+  kill "$daemon"
+  wait "$daemon" || true
+  trap cleanup EXIT
+fi
 echo "demo: ok"
