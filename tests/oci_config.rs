@@ -70,9 +70,18 @@ fn sysctl_and_exec_overrides() {
             "1\n"
         );
         assert_eq!(env.ok(&["exec", "--cwd", "/tmp", "tuned", "pwd"]), "/tmp\n");
-        let as_user = env.oci(&["exec", "--user", "1000:1000", "tuned", "id", "-u"]);
+        let as_user = env.oci(&[
+            "exec",
+            "--user",
+            "1000:1000",
+            "tuned",
+            "sh",
+            "-c",
+            "id -u; echo x > /dev/null && echo null-ok",
+        ]);
         match mode {
-            Mode::Root => assert_eq!(String::from_utf8_lossy(&as_user.stdout), "1000\n"),
+            // /dev/null is 0666 whatever the runtime's umask.
+            Mode::Root => assert_eq!(String::from_utf8_lossy(&as_user.stdout), "1000\nnull-ok\n"),
             // A single-id mapping has no uid 1000: a clear error, not a silent fallback.
             Mode::User => {
                 assert!(!as_user.status.success());

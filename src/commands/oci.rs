@@ -8,30 +8,49 @@ use rootless::{Container, CreateOptions, ExecOptions};
 
 use crate::cli::oci::{CreateArgs, ExecArgs, ListArgs, OciArgs, OciCommand};
 
+/// rootless errors already carry their cause in their message: hand anyhow the text
+/// only, so `{:#}` does not print the cause twice.
+trait Flat<T> {
+    fn flat(self) -> anyhow::Result<T>;
+}
+
+impl<T> Flat<T> for Result<T, rootless::Error> {
+    fn flat(self) -> anyhow::Result<T> {
+        self.map_err(|e| anyhow::Error::msg(e.to_string()))
+    }
+}
+
 /// Runs `sifcri oci`.
 pub fn run(args: OciArgs) -> anyhow::Result<ExitCode> {
     let root = args.root.unwrap_or_else(rootless::default_state_root);
     let code = match args.command {
-        OciCommand::Create(a) => {
-            Container::create(&create_options(root, a)).map(|_| ExitCode::SUCCESS)?
-        }
-        OciCommand::Start(a) => Container::load(&root, &a.id)?
+        OciCommand::Create(a) => Container::create(&create_options(root, a))
+            .flat()
+            .map(|_| ExitCode::SUCCESS)?,
+        OciCommand::Start(a) => Container::load(&root, &a.id)
+            .flat()?
             .start()
+            .flat()
             .map(|()| ExitCode::SUCCESS)?,
         OciCommand::State(a) => {
-            let state = Container::load(&root, &a.id)?.state();
+            let state = Container::load(&root, &a.id).flat()?.state();
             println!("{}", serde_json::to_string_pretty(&state)?);
             ExitCode::SUCCESS
         }
         OciCommand::Kill(a) => {
-            let signal = rootless::parse_signal(&a.signal)?;
-            Container::load(&root, &a.id)?.kill(signal, a.all)?;
+            let signal = rootless::parse_signal(&a.signal).flat()?;
+            Container::load(&root, &a.id)
+                .flat()?
+                .kill(signal, a.all)
+                .flat()?;
             ExitCode::SUCCESS
         }
-        OciCommand::Delete(a) => Container::load(&root, &a.id)?
+        OciCommand::Delete(a) => Container::load(&root, &a.id)
+            .flat()?
             .delete(a.force)
+            .flat()
             .map(|()| ExitCode::SUCCESS)?,
-        OciCommand::Run(a) => exit_code(Container::run(&create_options(root, a))?),
+        OciCommand::Run(a) => exit_code(Container::run(&create_options(root, a)).flat()?),
         OciCommand::List(a) => list(&root, &a)?,
         OciCommand::Exec(a) => exec(&root, a)?,
         OciCommand::Mount(a) => mount_bundle(&a.image, &a.bundle)?,
@@ -55,7 +74,7 @@ fn exit_code(code: i32) -> ExitCode {
 }
 
 fn list(root: &std::path::Path, a: &ListArgs) -> anyhow::Result<ExitCode> {
-    let all = Container::list(root)?;
+    let all = Container::list(root).flat()?;
     if a.quiet {
         all.iter().for_each(|c| println!("{}", c.id()));
     } else if a.format == "json" {
@@ -91,11 +110,11 @@ fn exec(root: &std::path::Path, a: ExecArgs) -> anyhow::Result<ExitCode> {
         tty: a.tty,
         console_socket: a.console_socket,
     };
-    let container = Container::load(root, &a.id)?;
+    let container = Container::load(root, &a.id).flat()?;
     if !a.detach && a.pid_file.is_none() {
-        return Ok(exit_code(container.exec(&opts)?));
+        return Ok(exit_code(container.exec(&opts).flat()?));
     }
-    let pid = container.exec_spawn(&opts)?;
+    let pid = container.exec_spawn(&opts).flat()?;
     if let Some(path) = &a.pid_file {
         std::fs::write(path, pid.to_string())
             .with_context(|| format!("write {}", path.display()))?;
@@ -103,7 +122,7 @@ fn exec(root: &std::path::Path, a: ExecArgs) -> anyhow::Result<ExitCode> {
     if a.detach {
         return Ok(ExitCode::SUCCESS);
     }
-    Ok(exit_code(rootless::wait_code(pid)?))
+    Ok(exit_code(rootless::wait_code(pid).flat()?))
 }
 
 fn parse_user(text: &str) -> anyhow::Result<(u32, Option<u32>)> {

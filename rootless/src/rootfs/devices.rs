@@ -109,6 +109,10 @@ fn make(plan: &Plan, node: &Node<'_>) -> Result<(), SetupError> {
         let mode = Mode::from_bits_truncate(node.mode & 0o7777);
         mknod(&at, node.kind, mode, makedev(node.major, node.minor))
             .map_err(SetupError::path("mknod", &at))?;
+        // mknod applies the umask: set the spec's mode exactly.
+        let perms = std::os::unix::fs::PermissionsExt::from_mode(node.mode & 0o7777);
+        std::fs::set_permissions(&at, perms)
+            .map_err(|e| SetupError::Other(format!("chmod {}: {e}", at.display())))?;
         let owner = (
             Some(nix::unistd::Uid::from_raw(node.uid)),
             Some(nix::unistd::Gid::from_raw(node.gid)),
