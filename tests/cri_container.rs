@@ -516,3 +516,45 @@ async fn stats_and_the_image_service() {
     c.remove_pod_sandbox(req).await.unwrap();
     assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
 }
+
+#[tokio::test]
+async fn a_container_whose_monitor_died_is_reported_exited() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, &d, "lost").await;
+    let id = create(&mut c, &pod, container_config("lost", "exec sleep 1000"))
+        .await
+        .unwrap();
+    start(&mut c, &id).await;
+    let dir = d.state().join("containers").join(&id);
+    let shim: i32 = std::fs::read_to_string(dir.join("shim.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let req = cri::ContainerStatusRequest {
+        container_id: id.clone(),
+        verbose: true,
+    };
+    let info = c.container_status(req).await.unwrap().into_inner().info;
+    let v: serde_json::Value = serde_json::from_str(&info["info"]).unwrap();
+    let init = v["pid"].as_i64().unwrap() as i32;
+    for pid in [init, shim] {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+    }
+    let s = wait_exited(&mut c, &id).await;
+    assert_eq!(s.exit_code, 255);
+    let req = cri::RemovePodSandboxRequest {
+        pod_sandbox_id: pod.0.clone(),
+    };
+    c.remove_pod_sandbox(req).await.unwrap();
+    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+}

@@ -242,6 +242,11 @@ impl Containers {
             return Ok(());
         };
         self.stop(id, Duration::ZERO)?;
+        // What a monitor that died before its cleanup left behind.
+        if let Ok(rc) = rootless::Container::load(&self.runtime_root, id) {
+            let _ = rc.delete(true);
+        }
+        let _ = fusefs::mount::unmount(&c.dir.join("bundle/rootfs"), true);
         if let Err(e) = std::fs::remove_dir_all(&c.dir) {
             if e.kind() != std::io::ErrorKind::NotFound {
                 return Err(Error::Internal(format!("remove {}: {e}", c.dir.display())));

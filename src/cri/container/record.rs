@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::shim::ExitRecord;
 
+/// The exit code reported for a container whose monitor vanished.
+pub const LOST_EXIT_CODE: i32 = 255;
+
 /// Everything the daemon knows about one container.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ContainerRecord {
@@ -31,9 +34,36 @@ pub struct ContainerRecord {
 }
 
 impl ContainerRecord {
-    /// The exit record, once the container has ended.
+    /// The exit record, once the container has ended. A container whose monitor died
+    /// without writing one (killed, or the runtime directory lost in a reboot) has
+    /// ended too, with exit code 255.
     pub fn exit(&self) -> Option<ExitRecord> {
-        crate::shim::exit_record(&self.dir)
+        if let Some(e) = crate::shim::exit_record(&self.dir) {
+            return Some(e);
+        }
+        if self.monitor_alive() {
+            return None;
+        }
+        crate::shim::exit_record(&self.dir).or(Some(ExitRecord {
+            exit_code: LOST_EXIT_CODE,
+            finished_at: self.started_at.max(self.created_at),
+            signal: None,
+        }))
+    }
+
+    /// Whether the shim still runs (its pid file names a live, non-zombie process).
+    fn monitor_alive(&self) -> bool {
+        let Ok(text) = std::fs::read_to_string(self.dir.join("shim.pid")) else {
+            return false;
+        };
+        let Ok(pid) = text.trim().parse::<i32>() else {
+            return false;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next());
+        matches!(state, Some(s) if s != "Z" && s != "X")
     }
 
     /// The CRI state.
