@@ -2,10 +2,10 @@
 //! FUSE, optionally under a writable kernel overlayfs, with or without root.
 //!
 //! Input: the parsed command line as a [`MountRequest`]. The image is found in
-//! [`image`], the FUSE plumbing is `fusefs::mount`, the filesystem `fusefs::SquashFuse`.
+//! `image`, the FUSE plumbing is `fusefs::mount`, the filesystem `fusefs::SquashFuse`.
 //! Output: a mount at the requested directory, served by a background process
-//! ([`background`]) or by this one ([`serve`]), or a command run with the mount in a
-//! private namespace ([`namespace`]). See docs/fusefs.md for the design.
+//! (`background`) or by this one (`serve`), or a command run with the mount in a
+//! private namespace (`namespace`). See docs/fusefs.md for the design.
 
 mod background;
 mod error;
