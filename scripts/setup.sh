@@ -9,7 +9,7 @@ packages=(
   protobuf-compiler uidmap busybox-static util-linux procps
   libseccomp-dev
   docker-registry apache2-utils
-  containernetworking-plugins iptables
+  containernetworking-plugins iptables iproute2
 )
 
 missing=()
