@@ -16,3 +16,4 @@ pub mod pod;
 pub mod shim;
 pub mod sif;
 pub mod state;
+pub mod streaming;

@@ -1,0 +1,283 @@
+//! One SPDY/3.1 session on an upgraded connection, server side: a reader task
+//! that accepts the client's streams and routes their DATA, and a writer task
+//! that serialises every outgoing frame in order.
+//!
+//! Streams go out through [`Session::accept`] to the protocol handlers
+//! (remote command, port forward); bytes a handler writes are queued with a
+//! [`StreamWriter`]. Flow control: every DATA frame received is granted back
+//! with a WINDOW_UPDATE once delivered to its handler, so a client that
+//! honours windows never stalls; outgoing data is split into frames of
+//! [`MAX_DATA`] bytes (the kubelet's clients do not send WINDOW_UPDATE).
+
+use std::collections::HashMap;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+
+use super::frame::{read_frame, Frame, FLAG_FIN, MAX_DATA};
+use super::headers::{HeaderCodec, Headers};
+use super::SpdyError;
+
+/// RST_STREAM status codes (draft section 2.6.3).
+const PROTOCOL_ERROR: u32 = 1;
+const INVALID_STREAM: u32 = 2;
+const STREAM_IN_USE: u32 = 8;
+
+/// A frame to send, headers not yet compressed.
+#[derive(Debug)]
+enum Out {
+    Reply(u32),
+    Data { id: u32, fin: bool, data: Vec<u8> },
+    Frame(Frame),
+}
+
+/// A stream the client opened.
+pub struct SpdyStream {
+    /// The stream id.
+    pub id: u32,
+    /// The SYN_STREAM headers (names lowercase).
+    pub headers: Headers,
+    /// DATA from the client; ends when it half-closes, resets or vanishes.
+    pub rx: mpsc::Receiver<Vec<u8>>,
+    /// Sends DATA back to the client.
+    pub tx: StreamWriter,
+}
+
+/// Writes DATA frames on one stream.
+#[derive(Clone, Debug)]
+pub struct StreamWriter {
+    id: u32,
+    out: mpsc::Sender<Out>,
+}
+
+impl StreamWriter {
+    /// Queues `data`, split into frames.
+    pub async fn write(&self, data: &[u8]) -> Result<(), SpdyError> {
+        for chunk in data.chunks(MAX_DATA) {
+            let out = Out::Data {
+                id: self.id,
+                fin: false,
+                data: chunk.to_vec(),
+            };
+            self.out.send(out).await.map_err(|_| SpdyError::Closed)?;
+        }
+        Ok(())
+    }
+
+    /// Half-closes the stream (an empty DATA frame with FIN).
+    pub async fn close(&self) -> Result<(), SpdyError> {
+        let out = Out::Data {
+            id: self.id,
+            fin: true,
+            data: Vec::new(),
+        };
+        self.out.send(out).await.map_err(|_| SpdyError::Closed)
+    }
+}
+
+/// The server's side of one session.
+pub struct Session {
+    incoming: mpsc::Receiver<SpdyStream>,
+    out: mpsc::Sender<Out>,
+    gone: watch::Receiver<bool>,
+}
+
+impl Session {
+    /// Starts the reader and writer tasks on `io`.
+    pub fn start<IO>(io: IO) -> Self
+    where
+        IO: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (rd, wr) = tokio::io::split(io);
+        let (out_tx, out_rx) = mpsc::channel(256);
+        let (in_tx, incoming) = mpsc::channel(16);
+        let (gone_tx, gone) = watch::channel(false);
+        tokio::spawn(write_loop(wr, out_rx));
+        let reader = Reader {
+            out: out_tx.clone(),
+            incoming: in_tx,
+            streams: HashMap::new(),
+            last_id: 0,
+        };
+        tokio::spawn(async move {
+            if let Err(e) = reader.run(rd).await {
+                tracing::debug!(error = %e, "spdy session ended with an error");
+            }
+            let _ = gone_tx.send(true);
+        });
+        Self {
+            incoming,
+            out: out_tx,
+            gone,
+        }
+    }
+
+    /// The next stream the client opens; `None` once the client is gone.
+    pub async fn accept(&mut self) -> Option<SpdyStream> {
+        self.incoming.recv().await
+    }
+
+    /// A receiver that turns `true` when the client's side of the connection ends.
+    pub fn gone(&self) -> watch::Receiver<bool> {
+        self.gone.clone()
+    }
+
+    /// Sends GOAWAY and lets the writer drain and close the connection.
+    pub async fn close(self) {
+        let _ = self
+            .out
+            .send(Out::Frame(Frame::GoAway {
+                last_stream_id: 0,
+                status: 0,
+            }))
+            .await;
+    }
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out>) {
+    let mut codec = HeaderCodec::new();
+    while let Some(out) = rx.recv().await {
+        let frame = match out {
+            Out::Reply(id) => match codec.encode(&[]) {
+                Ok(block) => Frame::SynReply {
+                    stream_id: id,
+                    flags: 0,
+                    block,
+                },
+                Err(_) => break,
+            },
+            Out::Data { id, fin, data } => Frame::Data {
+                stream_id: id,
+                flags: if fin { FLAG_FIN } else { 0 },
+                data,
+            },
+            Out::Frame(f) => f,
+        };
+        let goaway = matches!(frame, Frame::GoAway { .. });
+        if wr.write_all(&frame.encode()).await.is_err() || wr.flush().await.is_err() || goaway {
+            break;
+        }
+    }
+    let _ = wr.shutdown().await;
+}
+
+struct Reader {
+    out: mpsc::Sender<Out>,
+    incoming: mpsc::Sender<SpdyStream>,
+    streams: HashMap<u32, mpsc::Sender<Vec<u8>>>,
+    last_id: u32,
+}
+
+impl Reader {
+    async fn run<R: AsyncRead + Unpin>(mut self, mut rd: R) -> Result<(), SpdyError> {
+        let mut codec = HeaderCodec::new();
+        let res = async {
+            while let Some(frame) = read_frame(&mut rd).await? {
+                if !self.handle(frame, &mut codec).await? {
+                    break;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(SpdyError::Malformed(_) | SpdyError::Zlib(_) | SpdyError::Version(_)) = &res {
+            let goaway = Frame::GoAway {
+                last_stream_id: self.last_id,
+                status: PROTOCOL_ERROR,
+            };
+            let _ = self.out.send(Out::Frame(goaway)).await;
+        }
+        res
+    }
+
+    /// Handles one frame; `false` ends the session.
+    async fn handle(&mut self, frame: Frame, codec: &mut HeaderCodec) -> Result<bool, SpdyError> {
+        match frame {
+            Frame::SynStream {
+                stream_id,
+                flags,
+                block,
+                ..
+            } => {
+                let headers = codec.decode(&block)?;
+                self.open(stream_id, flags, headers).await;
+            }
+            Frame::Headers { block, .. } => {
+                codec.decode(&block)?;
+            }
+            Frame::Data {
+                stream_id,
+                flags,
+                data,
+            } => self.data(stream_id, flags, data).await,
+            Frame::RstStream { stream_id, .. } => {
+                self.streams.remove(&stream_id);
+            }
+            Frame::Ping { id } => self.send(Frame::Ping { id }).await,
+            Frame::GoAway { .. } => return Ok(false),
+            Frame::SynReply { block, .. } => {
+                codec.decode(&block)?;
+            }
+            Frame::Settings { .. } | Frame::WindowUpdate { .. } | Frame::Unknown { .. } => {}
+        }
+        Ok(true)
+    }
+
+    async fn send(&self, f: Frame) {
+        let _ = self.out.send(Out::Frame(f)).await;
+    }
+
+    async fn open(&mut self, id: u32, flags: u8, headers: Headers) {
+        if id % 2 == 0 || id <= self.last_id {
+            let status = if self.streams.contains_key(&id) {
+                STREAM_IN_USE
+            } else {
+                PROTOCOL_ERROR
+            };
+            return self
+                .send(Frame::RstStream {
+                    stream_id: id,
+                    status,
+                })
+                .await;
+        }
+        self.last_id = id;
+        let (tx, rx) = mpsc::channel(64);
+        if flags & FLAG_FIN == 0 {
+            self.streams.insert(id, tx);
+        }
+        let _ = self.out.send(Out::Reply(id)).await;
+        let stream = SpdyStream {
+            id,
+            headers,
+            rx,
+            tx: StreamWriter {
+                id,
+                out: self.out.clone(),
+            },
+        };
+        let _ = self.incoming.send(stream).await;
+    }
+
+    async fn data(&mut self, id: u32, flags: u8, data: Vec<u8>) {
+        let Some(tx) = self.streams.get(&id) else {
+            return self
+                .send(Frame::RstStream {
+                    stream_id: id,
+                    status: INVALID_STREAM,
+                })
+                .await;
+        };
+        let len = data.len() as u32;
+        if !data.is_empty() && tx.send(data).await.is_ok() {
+            self.send(Frame::WindowUpdate {
+                stream_id: id,
+                delta: len,
+            })
+            .await;
+        }
+        if flags & FLAG_FIN != 0 {
+            self.streams.remove(&id);
+        }
+    }
+}
