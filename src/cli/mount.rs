@@ -36,6 +36,11 @@ pub struct MountArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
+    /// Memory for decompressed image blocks: MiB, or bytes with a `B` suffix (default:
+    /// 8 MiB; the kernel's page cache holds file data anyway).
+    #[arg(long, value_name = "MIB", value_parser = parse_cache_size)]
+    pub cache_size: Option<u64>,
+
     /// Internal: report readiness on stdout (used by the background parent).
     #[arg(long, hide = true)]
     pub notify_stdout: bool,
@@ -49,6 +54,20 @@ pub struct MountArgs {
     /// A command to run with the mount, in a private mount namespace.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
+}
+
+/// Parses `--cache-size`: `N` MiB or `NB` bytes.
+fn parse_cache_size(s: &str) -> Result<u64, String> {
+    let (digits, shift) = match s.strip_suffix('B') {
+        Some(bytes) => (bytes, 0),
+        None => (s, 20),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size in MiB (or bytes with a B suffix)"))?;
+    n.checked_shl(shift)
+        .filter(|v| v >> shift == n)
+        .ok_or_else(|| format!("{s} MiB is too large"))
 }
 
 /// Arguments of `sifcri umount`.

@@ -12,6 +12,9 @@ pub fn mount(args: MountArgs) -> anyhow::Result<ExitCode> {
         (false, true) => Mode::Foreground,
         (false, false) => Mode::Background,
     };
+    if let Some(bytes) = args.cache_size {
+        crate::mount::set_cache_bytes(bytes);
+    }
     let req = MountRequest {
         image: args.image,
         partition: args.partition,

@@ -30,6 +30,8 @@ pub fn spawn_background(req: &MountRequest) -> Result<(), Error> {
     let mut cmd = Command::new(&exe);
     cmd.args(["mount", "--foreground", "--notify-stdout"]);
     cmd.arg("--threads").arg(req.threads.to_string());
+    cmd.arg("--cache-size")
+        .arg(format!("{}B", super::cache_bytes()));
     if let Some(id) = req.partition {
         cmd.arg("--partition").arg(id.to_string());
     }

@@ -16,10 +16,31 @@ mod serve;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use error::Error;
 pub use image::ImageSource;
 pub use overlay::OverlayDirs;
+
+/// Default budget, in MiB, of a mount server's caches of decompressed image blocks
+/// (`sifcri mount --cache-size`). The kernel's page cache keeps file data and the
+/// kernel's dentry/inode caches keep attributes (`KEEP_CACHE`, long timeouts), so this
+/// only has to spare re-decompressing blocks that requests read piecewise; see
+/// docs/fusefs.md and docs/benchmarks.md for the measurements behind it.
+pub const DEFAULT_CACHE_MIB: u64 = 8;
+
+static CACHE_BYTES: AtomicU64 = AtomicU64::new(DEFAULT_CACHE_MIB << 20);
+
+/// Sets the cache budget of the mounts this process serves from now on (process-wide,
+/// like the allocator settings of a server; `sifcri mount --cache-size`).
+pub fn set_cache_bytes(bytes: u64) {
+    CACHE_BYTES.store(bytes, Ordering::Relaxed);
+}
+
+/// The cache budget of the mounts this process serves.
+pub fn cache_bytes() -> u64 {
+    CACHE_BYTES.load(Ordering::Relaxed)
+}
 
 /// One `sifcri mount`, validated.
 #[derive(Debug, Clone)]

@@ -63,6 +63,8 @@ pub fn serve(req: &MountRequest, notify: impl FnOnce()) -> Result<u8, Error> {
         namespace::enter_private()?;
     }
     let signals = block_signals()?;
+    // One malloc arena for all workers: each arena keeps its freed memory (RSS).
+    fusefs::mount::limit_malloc_arenas(1);
     let served = match &req.overlay {
         None => mount_image(image, &dir, req.threads, private)?,
         Some(upper) => mount_with_overlay(image, upper, &dir, req.threads)?,
@@ -147,8 +149,12 @@ fn in_userns() -> bool {
 fn filesystem(image: ImageSource) -> Result<fusefs::SquashFuse, Error> {
     let path = image.path.clone();
     let source = fusefs::Source::new(image.file, image.offset, image.len);
-    let squashfs = fusefs::Squashfs::open(source, fusefs::CacheConfig::default())
-        .map_err(|source| Error::Squashfs { path, source })?;
+    let cache = fusefs::CacheConfig {
+        bytes: super::cache_bytes(),
+        ..fusefs::CacheConfig::default()
+    };
+    let squashfs =
+        fusefs::Squashfs::open(source, cache).map_err(|source| Error::Squashfs { path, source })?;
     Ok(fusefs::SquashFuse::new(squashfs))
 }
 

@@ -45,6 +45,13 @@ impl<FS: Filesystem> Server<FS> {
     }
 }
 
+/// Caps the process's glibc malloc arenas at `n` (see `crate::sys`): for a process
+/// whose main work is serving FUSE, so that each worker thread does not keep an
+/// arena of its own. Returns false where the allocator refused or is not glibc.
+pub fn limit_malloc_arenas(n: usize) -> bool {
+    crate::sys::limit_malloc_arenas(i32::try_from(n.max(1)).unwrap_or(i32::MAX))
+}
+
 /// A sensible number of workers: the machine's CPUs, at least 2, at most 8.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism()
