@@ -16,7 +16,7 @@ use sifcri::image::{pull, Digest, PullOptions, Store};
 
 /// A fake registry serving one image `x/y:v1`; `gate` may answer instead.
 fn image_server(
-    gate: impl Fn(&Req, &str, &[u8]) -> Option<Answer> + Send + 'static,
+    gate: impl Fn(&Req, &str, &[u8]) -> Option<Answer> + Send + Sync + 'static,
 ) -> (Fake, Arc<Mutex<String>>, Vec<u8>) {
     let (_, layer) = Layer::default()
         .file("big", &vec![7u8; 300_000], 0o644, (0, 0))

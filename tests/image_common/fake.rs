@@ -64,12 +64,14 @@ pub struct Fake {
 
 impl Fake {
     /// Serves `route(path)` for every request.
-    pub fn start(route: impl Fn(&str) -> Answer + Send + 'static) -> Fake {
+    pub fn start(route: impl Fn(&str) -> Answer + Send + Sync + 'static) -> Fake {
         Self::start_full(move |r: &Req| route(&r.path))
     }
 
-    /// Serves `route(request)` for every request.
-    pub fn start_full(route: impl Fn(&Req) -> Answer + Send + 'static) -> Fake {
+    /// Serves `route(request)` for every request, each connection on a thread of its
+    /// own: a client may keep one connection alive while it opens another.
+    pub fn start_full(route: impl Fn(&Req) -> Answer + Send + Sync + 'static) -> Fake {
+        let route = Arc::new(route);
         let l = TcpListener::bind("127.0.0.1:0").expect("bind");
         let host = l.local_addr().expect("addr").to_string();
         let stop = Arc::new(AtomicBool::new(false));
@@ -80,7 +82,8 @@ impl Fake {
                     break;
                 }
                 if let Ok(c) = conn {
-                    let _ = serve(c, &route);
+                    let route = route.clone();
+                    std::thread::spawn(move || serve(c, &*route));
                 }
             }
         });
