@@ -34,5 +34,5 @@ pub use error::Error;
 pub use signal::parse_signal;
 pub use spec::{Plan, SpecError};
 pub use state::{default_state_root, StateError};
-pub use template::default_spec;
+pub use template::{default_spec, DEFAULT_CAPS};
 pub use tty::receive_pty_master;

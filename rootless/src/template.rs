@@ -4,8 +4,8 @@
 use oci_spec::runtime::Spec;
 use serde_json::json;
 
-/// The capabilities a default container keeps (Docker's default set).
-const DEFAULT_CAPS: [&str; 14] = [
+/// The capabilities a default container keeps (the set Docker and containerd give).
+pub const DEFAULT_CAPS: [&str; 14] = [
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_FSETID",

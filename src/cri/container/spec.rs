@@ -8,27 +8,10 @@
 //! cmd, working dir). Output: JSON for `rootless`, which validates it again.
 
 use proto::cri;
+use rootless::DEFAULT_CAPS;
 use serde_json::{json, Value};
 
 use crate::pod::PodRecord;
-
-/// The capabilities containerd gives a container by default.
-const DEFAULT_CAPS: [&str; 14] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
 
 /// Every capability the kernels we run on know (privileged containers get them all).
 const ALL_CAPS: [&str; 41] = [
