@@ -124,9 +124,6 @@ fn prepare(opts: &ShimOptions) -> Result<(i32, [OwnedFd; 2]), String> {
     nix::unistd::dup2_stdout(&out_w).map_err(|e| format!("dup2: {e}"))?;
     nix::unistd::dup2_stderr(&err_w).map_err(|e| format!("dup2: {e}"))?;
     drop((out_w, err_w));
-    // Device nodes are made with mknod under our umask; the container's process gets
-    // the spec's umask (0022) back.
-    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     let created = rootless::Container::create(&rootless::CreateOptions {
         root: opts.runtime_root.clone(),
         id: opts.id.clone(),
