@@ -5,6 +5,7 @@
 #
 #   bash bench/oci-start.sh [N]            (root; N defaults to 200)
 #   SIFCRI=/path/to/sifcri bash bench/oci-start.sh [N]   (skip the cargo build)
+#   SIFCRI_BASE=/path/to/older/sifcri ...   (also time that build, as sifcri-base)
 #
 # Needs (benchmark only, not in scripts/setup.sh; installed here when missing): runc,
 # crun, busybox-static, python3. The user sifcri-test comes from scripts/setup.sh.
@@ -32,6 +33,11 @@ trap 'rm -rf "$W"' EXIT
 chmod 755 "$W"
 install -m 755 "$SIFCRI" "$W/sifcri"
 install -m 755 bench/oci_start.py "$W/oci_start.py"
+BASE=""
+if [ -n "${SIFCRI_BASE:-}" ]; then
+  install -m 755 "$SIFCRI_BASE" "$W/sifcri-base"
+  BASE="sifcri-base=$W/sifcri-base,oci"
+fi
 
 bundle() { # bundle DIR [--rootless]; run as the bundle's owner
   mkdir -p "$1/rootfs/bin" "$1/rootfs/proc" "$1/rootfs/dev" "$1/rootfs/sys" "$1/rootfs/tmp"
@@ -53,14 +59,14 @@ mkdir -p "$W/user"; chown "$TUSER:" "$W/user"
 runuser -u "$TUSER" -- bash -c "bundle $W/user/bundle --rootless"
 
 T="python3 $W/oci_start.py --n $N"
-ROOT="runc=runc crun=crun sifcri=$W/sifcri,oci"
-USER_RTS="runc=runc crun=crun sifcri=$W/sifcri,oci"
+ROOT="runc=runc crun=crun sifcri=$W/sifcri,oci $BASE"
+USER_RTS="runc=runc crun=crun sifcri=$W/sifcri,oci $BASE"
 { uname -r; nproc; runc --version | head -1; crun --version | head -1; uptime; } >"$W/machine"
 cat "$W/machine"
 echo
 echo "| mode | runtime | metric | n | p50 ms | p90 ms |"
 echo "|---|---|---|---|---|---|"
-$T --bundle "$W/root" --state /run/sifcri-ocibench --tag root-hybrid runc=runc "sifcri=$W/sifcri,oci"
+$T --bundle "$W/root" --state /run/sifcri-ocibench --tag root-hybrid runc=runc "sifcri=$W/sifcri,oci" $BASE
 unshare -m --propagation private bash -c "
   umount /sys/fs/cgroup/unified 2>/dev/null || true
   $T --bundle $W/root --state /run/sifcri-ocibench --tag root-v1 $ROOT

@@ -1,6 +1,8 @@
 //! The state directory: one folder per container under a state root, holding
-//! `state.json` (written atomically: temp file, fsync, rename), a copy of the bundle's
-//! `config.json` (for exec and hooks) and the `exec.fifo` that `start` writes to.
+//! `state.json` (written atomically: temp file, rename; no fsync: the state describes
+//! processes that a reboot ends anyway, and an fsync costs tens of ms on a busy disk),
+//! a copy of the bundle's `config.json` (for exec and hooks) and the `exec.fifo` that
+//! `start` writes to.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -94,7 +96,6 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), StateErro
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
     f.write_all(contents).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 
