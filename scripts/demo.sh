@@ -42,7 +42,7 @@ mkdir "$mnt"
 grep " $mnt " /proc/self/mountinfo
 ls -la "$mnt" "$mnt/bin"
 cat "$mnt/etc/motd"
-"$mnt/bin/busybox" --help | head -n 3
+"$mnt/bin/busybox" --help | sed -n 1,3p
 
 echo "== sifcri umount"
 "$sifcri" umount "$mnt"
