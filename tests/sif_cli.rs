@@ -1,22 +1,13 @@
 //! `sifcri sif` as a program: building the reference image with the CLI alone, clear
 //! errors and untouched files on bad input, and the verbs run by an unprivileged user.
 
+mod sif_common;
+
+use sif_common::testdata;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn testdata() -> PathBuf {
-    let dir = std::env::var_os("SIFCRI_TESTDATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/sif"),
-        PathBuf::from,
-    );
-    assert!(
-        dir.join("images").is_dir(),
-        "SIF fixtures missing at {}",
-        dir.display()
-    );
-    dir
-}
 
 fn sifcri(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sifcri"));

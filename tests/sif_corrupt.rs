@@ -3,26 +3,16 @@
 //! object lies inside the file), never panic or hang; the reports and writers must
 //! cope with whatever it accepts.
 
+mod sif_common;
+
+use sif_common::testdata;
+
 use std::io::Cursor;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sifcri::sif::{
     self, siftool, DataType, DeleteOptions, DescriptorId, ModifyOptions, ObjectInput, Sif,
 };
-
-fn testdata() -> PathBuf {
-    let dir = std::env::var_os("SIFCRI_TESTDATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/sif"),
-        PathBuf::from,
-    );
-    assert!(
-        dir.join("images").is_dir(),
-        "SIF fixtures missing at {}",
-        dir.display()
-    );
-    dir
-}
 
 fn images() -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<_> = std::fs::read_dir(testdata().join("images"))

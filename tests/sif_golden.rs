@@ -1,23 +1,13 @@
 //! `sifcri sif header|list|info|dump` against the reference siftool's golden output
 //! for the reference implementation's test images: byte-identical, one test per file.
 
-use std::path::PathBuf;
+mod sif_common;
+
+use sif_common::testdata;
+
 use std::process::Command;
 
 /// The SIF fixtures: `$SIFCRI_TESTDATA`, else `../shared/testdata/sif`.
-fn testdata() -> PathBuf {
-    let dir = std::env::var_os("SIFCRI_TESTDATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/sif"),
-        PathBuf::from,
-    );
-    assert!(
-        dir.join("images").is_dir(),
-        "SIF fixtures missing at {}",
-        dir.display()
-    );
-    dir
-}
-
 /// Runs `sifcri sif <args>` with the image path appended and compares stdout with the golden file.
 fn check(args: &[&str], image: &str, golden: &str) {
     let data = testdata();

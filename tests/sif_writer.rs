@@ -2,6 +2,10 @@
 //! their inputs (and, for the signed ones, from their signature objects added in place)
 //! must come out byte-identical; round trips through create/add/del/setprim; determinism.
 
+mod sif_common;
+
+use sif_common::testdata;
+
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
@@ -10,19 +14,6 @@ use sifcri::sif::{
     FormatType, FsType, Link, MessageType, ModifyOptions, ObjectInput, PartType, PartitionInfo,
     SbomFormat, Sif,
 };
-
-fn testdata() -> PathBuf {
-    let dir = std::env::var_os("SIFCRI_TESTDATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/sif"),
-        PathBuf::from,
-    );
-    assert!(
-        dir.join("images").is_dir(),
-        "SIF fixtures missing at {}",
-        dir.display()
-    );
-    dir
-}
 
 fn input(name: &str) -> Vec<u8> {
     std::fs::read(testdata().join("input").join(name)).expect("read input")
