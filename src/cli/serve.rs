@@ -19,4 +19,8 @@ pub struct ServeArgs {
     /// The runtime state directory (overrides `state`).
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
+    /// Internal: hold the user, mount and network namespaces of an unprivileged
+    /// daemon (started by `sifcri serve` itself; see docs/rootless.md).
+    #[arg(long, hide = true)]
+    pub userns_keeper: bool,
 }

@@ -7,6 +7,9 @@ use crate::config::{Config, Overrides};
 
 /// Runs the daemon until SIGTERM.
 pub fn serve(args: ServeArgs, log_level_given: bool) -> anyhow::Result<ExitCode> {
+    if args.userns_keeper {
+        crate::daemon::userns::keeper()?;
+    }
     let overrides = Overrides {
         socket: args.socket,
         root: args.root,
@@ -16,6 +19,10 @@ pub fn serve(args: ServeArgs, log_level_given: bool) -> anyhow::Result<ExitCode>
     if !log_level_given {
         let level = std::env::var("SIFCRI_LOG").unwrap_or_else(|_| config.log_level.clone());
         crate::logging::init(Some(&level));
+    }
+    if !nix::unistd::geteuid().is_root() {
+        // Before any thread exists: joining a user namespace needs a single thread.
+        crate::daemon::userns::enter(&config.state)?;
     }
     crate::daemon::serve(config)?;
     Ok(ExitCode::SUCCESS)

@@ -60,11 +60,19 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
+        // An ordinary user's daemon keeps everything under the user's own directories.
+        let (socket, root, state) = crate::daemon::userns::user_paths().unwrap_or_else(|| {
+            (
+                PathBuf::from("/run/sifcri/sifcri.sock"),
+                PathBuf::from("/var/lib/sifcri"),
+                PathBuf::from("/run/sifcri"),
+            )
+        });
         Config {
-            socket: PathBuf::from("/run/sifcri/sifcri.sock"),
+            socket,
             socket_mode: 0o660,
-            root: PathBuf::from("/var/lib/sifcri"),
-            state: PathBuf::from("/run/sifcri"),
+            root,
+            state,
             log_level: "info".into(),
             cgroup_driver: CgroupDriver::Cgroupfs,
             cni: CniConfig::default(),

@@ -9,6 +9,7 @@
 mod authority;
 mod listener;
 mod notify;
+pub mod userns;
 
 use std::path::PathBuf;
 

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use error::Error;
 pub use image::ImageSource;
+pub(crate) use namespace::enter_private;
 pub use overlay::OverlayDirs;
 
 /// Default budget, in MiB, of a mount server's caches of decompressed image blocks

@@ -29,13 +29,19 @@ fn steps(args: ChildArgs<'_>, chan: &Channel) -> Result<(), SetupError> {
     if let Some(path) = ns.user_path() {
         crate::namespaces::join(path, CloneFlags::CLONE_NEWUSER)?;
         become_root()?;
+        ns.join_others()?;
     } else if ns.creates(LinuxNamespaceType::User) {
+        // Join first (as runc does): a namespace owned by our current user namespace
+        // (a pod's network namespace of a daemon that runs in a user namespace of its
+        // own) can no longer be joined from inside a child user namespace.
+        ns.join_others()?;
         unshare(CloneFlags::CLONE_NEWUSER).map_err(SetupError::sys("unshare user namespace"))?;
         chan.send(&Message::MapRequest)?;
         chan.expect(&Message::Mapped)?;
         become_root()?;
+    } else {
+        ns.join_others()?;
     }
-    ns.join_others()?;
     ns.unshare_others()?;
     // init waits on this pipe until main has its pid, so `Ready` never overtakes `InitPid`.
     let (gate_r, gate_w) = nix::unistd::pipe().map_err(SetupError::sys("pipe"))?;
