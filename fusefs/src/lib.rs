@@ -7,6 +7,7 @@
 mod cache;
 mod fs;
 pub mod mount;
+pub mod write;
 mod source;
 mod squashfs;
 #[allow(unsafe_code)]
