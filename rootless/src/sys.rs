@@ -18,6 +18,35 @@ pub fn fork() -> nix::Result<ForkResult> {
     unsafe { nix::unistd::fork() }
 }
 
+/// Gives every signal its default disposition and unblocks all of them, so a container
+/// process does not inherit what the runtime (or its caller) ignored or blocked: a
+/// SIGHUP or SIGPIPE ignored by a monitor must not be ignored in the container.
+pub fn reset_signals() -> nix::Result<()> {
+    // The kernel's struct sigaction: handler, flags, restorer, mask. All zero is SIG_DFL
+    // with no flags and an empty mask.
+    let default = [0u64; 4];
+    for signo in 1..=libc::SIGRTMAX() {
+        if signo == libc::SIGKILL || signo == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: rt_sigaction reads a kernel sigaction from a live, correctly sized
+        // buffer and writes nothing (old action pointer is null); SIG_DFL installs no
+        // handler code. The raw call also reaches the signals glibc reserves (32, 33),
+        // which libc's signal() refuses.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signo,
+                default.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                8usize,
+            )
+        };
+        Errno::result(rc)?;
+    }
+    nix::sys::signal::SigSet::empty().thread_set_mask()
+}
+
 /// Sets the NIS domain name of the current UTS namespace.
 pub fn set_domainname(name: &str) -> nix::Result<()> {
     let bytes = name.as_bytes();

@@ -16,6 +16,8 @@ pub(crate) fn exec_user(
     process: &Process,
     seccomp: Option<&LinuxSeccomp>,
 ) -> Result<Infallible, SetupError> {
+    // Before seccomp, which may forbid rt_sigaction.
+    crate::sys::reset_signals().map_err(SetupError::sys("reset signal dispositions"))?;
     let exe = resolve_executable(process)?;
     let nnp = process.no_new_privileges().unwrap_or(false);
     let filter = seccomp.map(crate::seccomp::compile).transpose()?;
