@@ -10,6 +10,7 @@ packages=(
   libseccomp-dev
   docker-registry apache2-utils
   containernetworking-plugins iptables iproute2
+  passt slirp4netns
 )
 
 missing=()
@@ -40,6 +41,8 @@ grep -q "^$test_user:" /etc/subgid || echo "$test_user:200000:65536" >>/etc/subg
 
 # /dev/fuse as a distribution ships it, so ordinary users can mount FUSE.
 chmod 0666 /dev/fuse
+# /dev/net/tun as udev leaves it, so pasta/slirp4netns of an unprivileged daemon work.
+[ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
 # Let ordinary users ask for allow_other-free mounts of their own (nothing more).
 touch /etc/fuse.conf
 

@@ -22,7 +22,7 @@ pub fn serve(args: ServeArgs, log_level_given: bool) -> anyhow::Result<ExitCode>
     }
     if !nix::unistd::geteuid().is_root() {
         // Before any thread exists: joining a user namespace needs a single thread.
-        crate::daemon::userns::enter(&config.state)?;
+        crate::daemon::userns::enter(&config)?;
     }
     crate::daemon::serve(config)?;
     Ok(ExitCode::SUCCESS)

@@ -56,6 +56,8 @@ pub struct Config {
     pub streaming: StreamingConfig,
     /// Registry mirrors, plain-HTTP hosts and credentials.
     pub registry: RegistryConfig,
+    /// Settings of a daemon started by an ordinary user.
+    pub rootless: RootlessConfig,
 }
 
 impl Default for Config {
@@ -78,6 +80,7 @@ impl Default for Config {
             cni: CniConfig::default(),
             streaming: StreamingConfig::default(),
             registry: RegistryConfig::default(),
+            rootless: RootlessConfig::default(),
         }
     }
 }
@@ -90,6 +93,29 @@ pub enum CgroupDriver {
     Cgroupfs,
     /// systemd slices (`kubepods-besteffort.slice:cri-sifcri:ID`).
     Systemd,
+}
+
+/// Settings of a daemon started by an ordinary user (docs/rootless.md).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RootlessConfig {
+    /// How the pods' network namespace reaches out.
+    pub network: UserNetwork,
+}
+
+/// The user-mode network helper of an unprivileged daemon.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserNetwork {
+    /// pasta if installed, else slirp4netns, else none.
+    #[default]
+    Auto,
+    /// `pasta` (package passt).
+    Pasta,
+    /// `slirp4netns`.
+    Slirp4netns,
+    /// No way out: pods reach each other only.
+    None,
 }
 
 /// CNI directories.

@@ -26,10 +26,13 @@ pub fn version() -> cri::VersionResponse {
 pub fn status(config: &Config) -> cri::StatusResponse {
     let runtime = condition("RuntimeReady", Ok(()));
     let network = condition("NetworkReady", network_ready(&config.cni.conf_dir));
+    let mut conditions = vec![runtime, network];
+    // An unprivileged daemon without a delegated cgroup v2 subtree says so.
+    if let Some(why) = crate::daemon::userns::cgroup::condition() {
+        conditions.push(condition("ResourceLimits", Err(why)));
+    }
     cri::StatusResponse {
-        status: Some(cri::RuntimeStatus {
-            conditions: vec![runtime, network],
-        }),
+        status: Some(cri::RuntimeStatus { conditions }),
         info: Default::default(),
         runtime_handlers: vec![cri::RuntimeHandler {
             name: String::new(),

@@ -64,6 +64,7 @@ async fn run(config: Config) -> Result<(), Error> {
         make_dir(dir, mode)?;
     }
     let runtime = crate::cri::Runtime::new(&config)?;
+    crate::network::hostport::restore(&config.root);
     let images = image_service(&config)?;
     let listener = listener::bind(&config.socket, config.socket_mode)?;
     tracing::info!(socket = %config.socket.display(), "serving CRI");

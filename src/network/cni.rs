@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -136,15 +136,30 @@ impl Cni {
                 }
             }
         }
-        Ok(Some(Attachment {
+        let att = Attachment {
             config,
             result: prev,
             runtime_config,
-        }))
+        };
+        // Unprivileged: hostPorts are relayed by the daemon itself (see hostport).
+        if let Err(message) = super::hostport::open(
+            pod.id,
+            result_ip(&att.result).as_deref(),
+            &att.runtime_config,
+        ) {
+            let _ = self.del(pod, &att);
+            return Err(Error::Plugin {
+                plugin: "hostport".into(),
+                command: "ADD",
+                message,
+            });
+        }
+        Ok(Some(att))
     }
 
     /// DEL of every plugin, in reverse; keeps going and reports the errors.
     pub fn del(&self, pod: &PodRef<'_>, att: &Attachment) -> Result<(), Vec<Error>> {
+        super::hostport::close(pod.id);
         let mut errors = Vec::new();
         let plugins: Vec<&Value> = att.config["plugins"]
             .as_array()
@@ -194,7 +209,7 @@ impl Cni {
             "IgnoreUnknown=1;K8S_POD_NAMESPACE={};K8S_POD_NAME={};K8S_POD_INFRA_CONTAINER_ID={};K8S_POD_UID={}",
             pod.namespace, pod.name, pod.id, pod.uid
         );
-        let mut child = Command::new(&bin)
+        let mut child = super::plugin_command(&bin)
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .env("CNI_COMMAND", command)

@@ -7,6 +7,32 @@
 //! The loopback interface is brought up first with the `loopback` plugin; the
 //! network list is the first `*.conflist`/`*.conf` in the directory by name.
 
+//!
+//! An unprivileged daemon runs the plugins in its keeper's network namespace (where
+//! the pods' bridge is; see [`crate::daemon::userns`]), gives that namespace a way out
+//! through `pasta` or `slirp4netns` ([`start_user_network`]) and forwards hostPorts
+//! itself ([`hostport`]).
+
 mod cni;
+pub mod hostport;
+mod pasta;
+mod slirp;
+mod user;
 
 pub use cni::{result_ip, Attachment, Cni, Error, PodRef};
+pub use user::{start_user_network, UserNetError};
+
+/// The command that runs CNI plugin `bin`: in the keeper's network namespace when the
+/// daemon is unprivileged.
+pub(crate) fn plugin_command(bin: &std::path::Path) -> std::process::Command {
+    match crate::daemon::userns::current() {
+        Some(k) => {
+            let mut cmd = std::process::Command::new("nsenter");
+            cmd.arg(format!("--net={}", k.netns().display()))
+                .arg("--")
+                .arg(bin);
+            cmd
+        }
+        None => std::process::Command::new(bin),
+    }
+}
