@@ -279,8 +279,10 @@ pub fn busybox_image(d: &Daemon, name: &str) {
     for a in applets {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
     }
-    std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
-    std::fs::write(rootfs.join("etc/group"), "root:x:0:\n").unwrap();
+    let passwd = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n";
+    std::fs::write(rootfs.join("etc/passwd"), passwd).unwrap();
+    let group = "root:x:0:\nwheel:x:10:nobody\nnogroup:x:65534:\n";
+    std::fs::write(rootfs.join("etc/group"), group).unwrap();
     let sqfs = work.join("rootfs.sqfs");
     let st = Command::new("mksquashfs")
         .arg(&rootfs)

@@ -9,6 +9,7 @@ mod exec;
 mod record;
 mod spec;
 mod stats;
+mod user;
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -110,6 +111,8 @@ impl Containers {
                 meta.name, meta.attempt, pod.id
             )));
         }
+        let mut config = config;
+        user::resolve(&mut config, &image.sif, image.config.as_ref())?;
         let spec =
             spec::build(&config, pod, image.config.as_ref()).map_err(Error::InvalidArgument)?;
         let id = crate::state::new_id();

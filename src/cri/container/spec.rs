@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 
 use crate::pod::PodRecord;
 
-/// Every capability the kernels we run on know (privileged containers get them all).
+/// Every capability the kernels we run on know, by number (privileged containers get
+/// those of them the daemon holds).
 const ALL_CAPS: [&str; 41] = [
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
@@ -180,7 +181,7 @@ fn to_vec(s: &[&str]) -> Vec<String> {
 
 fn capabilities(sc: &cri::LinuxContainerSecurityContext) -> Vec<String> {
     if sc.privileged {
-        return to_vec(&ALL_CAPS);
+        return held_caps();
     }
     let mut caps = to_vec(&DEFAULT_CAPS);
     let norm = |c: &String| {
@@ -204,7 +205,7 @@ fn capabilities(sc: &cri::LinuxContainerSecurityContext) -> Vec<String> {
             .iter()
             .any(|a| a.eq_ignore_ascii_case("ALL"))
         {
-            return to_vec(&ALL_CAPS);
+            return held_caps();
         }
         for a in c.add_capabilities.iter().map(norm) {
             if !caps.contains(&a) {
@@ -213,6 +214,25 @@ fn capabilities(sc: &cri::LinuxContainerSecurityContext) -> Vec<String> {
         }
     }
     caps
+}
+
+/// "All" capabilities: those of [`ALL_CAPS`] the daemon itself holds (its permitted
+/// set), as containerd does; a capability the daemon lacks (CAP_SYS_RESOURCE on some
+/// hosts) cannot be given to a container, and asking for it would fail the start.
+fn held_caps() -> Vec<String> {
+    let permitted = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("CapPrm:"))?;
+            u64::from_str_radix(line.trim_start_matches("CapPrm:").trim(), 16).ok()
+        })
+        .unwrap_or(u64::MAX);
+    ALL_CAPS
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| permitted & (1u64 << bit) != 0)
+        .map(|(_, c)| c.to_string())
+        .collect()
 }
 
 fn namespaces(pod: &PodRecord, sc: &cri::LinuxContainerSecurityContext) -> Vec<Value> {

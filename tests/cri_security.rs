@@ -1,0 +1,170 @@
+//! Security-context fields that need the image or the daemon's own privileges:
+//! `run_as_username` resolved through the image's /etc/passwd and /etc/group,
+//! `run_as_group` without a user refused, and privileged / "ALL" capabilities limited
+//! to what the daemon itself holds (root without CAP_SYS_RESOURCE can still run them).
+
+mod cri_common;
+
+use std::time::Duration;
+
+use cri_common::{busybox_image, pod_config, require_root, Client, Daemon};
+use proto::cri;
+use tonic::Code;
+
+const IMAGE: &str = "localhost/busybox:test";
+
+async fn run_pod(c: &mut Client, d: &Daemon, name: &str) -> (String, cri::PodSandboxConfig) {
+    let mut config = pod_config(name);
+    config.log_directory = d.dir.path().join("logs").join(name).display().to_string();
+    let req = cri::RunPodSandboxRequest {
+        config: Some(config.clone()),
+        runtime_handler: String::new(),
+    };
+    let id = c.run_pod_sandbox(req).await.unwrap().into_inner();
+    (id.pod_sandbox_id, config)
+}
+
+fn config(
+    name: &str,
+    script: &str,
+    sc: cri::LinuxContainerSecurityContext,
+) -> cri::ContainerConfig {
+    cri::ContainerConfig {
+        metadata: Some(cri::ContainerMetadata {
+            name: name.into(),
+            attempt: 0,
+        }),
+        image: Some(cri::ImageSpec {
+            image: IMAGE.into(),
+            ..Default::default()
+        }),
+        command: vec!["sh".into(), "-c".into(), script.into()],
+        log_path: format!("{name}.log"),
+        linux: Some(cri::LinuxContainerConfig {
+            security_context: Some(sc),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Creates and starts a container, waits for it to end; returns its stdout lines.
+async fn output(
+    c: &mut Client,
+    pod: &(String, cri::PodSandboxConfig),
+    config: cri::ContainerConfig,
+) -> Vec<String> {
+    let req = cri::CreateContainerRequest {
+        pod_sandbox_id: pod.0.clone(),
+        config: Some(config),
+        sandbox_config: Some(pod.1.clone()),
+    };
+    let id = c
+        .create_container(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .container_id;
+    let req = cri::StartContainerRequest {
+        container_id: id.clone(),
+    };
+    c.start_container(req).await.unwrap();
+    for _ in 0..500 {
+        let req = cri::ContainerStatusRequest {
+            container_id: id.clone(),
+            verbose: false,
+        };
+        let s = c
+            .container_status(req)
+            .await
+            .unwrap()
+            .into_inner()
+            .status
+            .unwrap();
+        if s.state == cri::ContainerState::ContainerExited as i32 {
+            assert_eq!(s.exit_code, 0, "{s:?}");
+            let log = std::fs::read_to_string(&s.log_path).unwrap();
+            // "TIMESTAMP STREAM TAG TEXT"
+            return log
+                .lines()
+                .filter_map(|l| l.splitn(4, ' ').nth(3).map(str::to_owned))
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("container {id} did not exit");
+}
+
+fn own_permitted_caps() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("CapPrm:")).unwrap();
+    line.trim_start_matches("CapPrm:").trim().to_owned()
+}
+
+#[tokio::test]
+async fn user_names_groups_and_privileges() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, &d, "sec").await;
+
+    let by_name = cri::LinuxContainerSecurityContext {
+        run_as_username: "nobody".into(),
+        ..Default::default()
+    };
+    let out = output(
+        &mut c,
+        &pod,
+        config("named", "id -u; id -g; id -G", by_name),
+    )
+    .await;
+    assert_eq!(out, ["65534", "65534", "65534 10"]);
+
+    let missing = cri::LinuxContainerSecurityContext {
+        run_as_username: "nosuchuser".into(),
+        ..Default::default()
+    };
+    let group_only = cri::LinuxContainerSecurityContext {
+        run_as_group: Some(cri::Int64Value { value: 10 }),
+        ..Default::default()
+    };
+    for sc in [missing, group_only] {
+        let req = cri::CreateContainerRequest {
+            pod_sandbox_id: pod.0.clone(),
+            config: Some(config("bad", "true", sc.clone())),
+            sandbox_config: Some(pod.1.clone()),
+        };
+        let err = c.create_container(req).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{sc:?}: {err:?}");
+    }
+
+    // Whatever the daemon holds, and nothing it lacks, both for privileged and ADD ALL.
+    let want = format!("CapEff:\t{}", own_permitted_caps());
+    let privileged = cri::LinuxContainerSecurityContext {
+        privileged: true,
+        ..Default::default()
+    };
+    let all = cri::LinuxContainerSecurityContext {
+        capabilities: Some(cri::Capability {
+            add_capabilities: vec!["ALL".into()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    for (name, sc) in [("privileged", privileged), ("all", all)] {
+        let out = output(
+            &mut c,
+            &pod,
+            config(name, "grep CapEff /proc/self/status", sc),
+        )
+        .await;
+        assert_eq!(out, [want.clone()], "{name}");
+    }
+    let req = cri::RemovePodSandboxRequest {
+        pod_sandbox_id: pod.0.clone(),
+    };
+    c.remove_pod_sandbox(req).await.unwrap();
+}
