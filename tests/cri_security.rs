@@ -161,7 +161,7 @@ async fn user_names_groups_and_privileges() {
             config(name, "grep CapEff /proc/self/status", sc),
         )
         .await;
-        assert_eq!(out, [want.clone()], "{name}");
+        assert_eq!(out, std::slice::from_ref(&want), "{name}");
     }
     let req = cri::RemovePodSandboxRequest {
         pod_sandbox_id: pod.0.clone(),

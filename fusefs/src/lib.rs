@@ -7,11 +7,11 @@
 mod cache;
 mod fs;
 pub mod mount;
-pub mod write;
 mod source;
 mod squashfs;
 #[allow(unsafe_code)]
 mod sys;
+pub mod write;
 
 pub use cache::CacheConfig;
 pub use fs::SquashFuse;
