@@ -5,73 +5,11 @@
 
 mod streaming_client;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sifcri::streaming::{AttachRequest, ExecRequest, Server, ServerConfig};
-use streaming_client::runtime::TestRuntime;
+use sifcri::streaming::{AttachRequest, ExecRequest};
+use streaming_client::harness::{open_fds, Harness};
 use streaming_client::{collect, open_streams, upgrade, Client};
-
-struct Harness {
-    rt: tokio::runtime::Runtime,
-    runtime: Arc<TestRuntime>,
-    server: Option<Server>,
-}
-
-impl Harness {
-    fn new(ttl: Duration) -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let runtime = Arc::new(TestRuntime::default());
-        let config = ServerConfig {
-            token_ttl: ttl,
-            ..ServerConfig::default()
-        };
-        let server = rt.block_on(Server::start(config, runtime.clone())).unwrap();
-        Self {
-            rt,
-            runtime,
-            server: Some(server),
-        }
-    }
-
-    fn server(&self) -> &Server {
-        self.server.as_ref().unwrap()
-    }
-
-    fn exec(&self, cmd: &str, tty: bool, stdin: bool) -> String {
-        self.server().exec_url(ExecRequest {
-            container_id: "c1".into(),
-            cmd: vec!["sh".into(), "-c".into(), cmd.into()],
-            tty,
-            stdin,
-            stdout: true,
-            stderr: !tty,
-        })
-    }
-
-    /// Every process the runtime started is gone.
-    fn assert_no_process_left(&self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        for pid in self.runtime.pids.lock().unwrap().iter() {
-            while std::path::Path::new(&format!("/proc/{pid}")).exists() {
-                assert!(Instant::now() < deadline, "process {pid} left behind");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let _guard = self.rt.enter();
-        self.server.take();
-        self.runtime.containers.lock().unwrap().clear();
-    }
-}
 
 const V4: &str = "v4.channel.k8s.io";
 
@@ -250,10 +188,6 @@ fn garbage_frames_end_the_session_with_goaway() {
         b"",
     );
     assert_eq!(o.stdout(), "ok\n");
-}
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
 #[test]

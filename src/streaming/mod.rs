@@ -1,22 +1,30 @@
 //! The streaming server: serves the URLs that the CRI Exec, Attach and
-//! PortForward RPCs return, speaking the kubelet's remote-command protocol
-//! over SPDY/3.1 (what crictl and the kubelet's proxy use).
+//! PortForward RPCs return, speaking the kubelet's remote-command and
+//! port-forward protocols over SPDY/3.1 (what crictl and the kubelet's proxy
+//! use) and over WebSocket.
 //!
 //! The daemon owns a [`Server`], asks it for URLs ([`Server::exec_url`],
-//! [`Server::attach_url`]) and implements [`StreamRuntime`] to run things;
-//! this module owns the HTTP upgrade, the framing and the stream protocols.
-//! See docs/streaming.md.
+//! [`Server::attach_url`], [`Server::port_forward_url`]) and implements
+//! [`StreamRuntime`] to run things ([`connect_in_netns`] serves its
+//! `port_forward`); this module owns the HTTP upgrade, the framing and the
+//! stream protocols. See docs/streaming.md.
 
+mod netns;
+mod portforward;
 mod remotecommand;
 mod server;
 pub mod spdy;
 mod token;
+mod upgrade;
+pub mod ws;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use tokio::sync::{mpsc, watch};
 
+pub use netns::{connect_in_netns, NetnsError};
+pub use portforward::{PortForwardRequest, PORTFORWARD_PROTOCOL};
 pub use remotecommand::{status_json, PROTOCOLS};
 pub use server::{Server, ServerConfig};
 pub use token::TokenCache;
@@ -108,6 +116,22 @@ pub trait StreamRuntime: Send + Sync + 'static {
         req: AttachRequest,
         streams: Streams,
     ) -> BoxFuture<'_, Result<(), RuntimeError>>;
+
+    /// Connects to `port` on the loopback address inside pod `pod_id`'s
+    /// network namespace (see [`connect_in_netns`]); the server copies the
+    /// bytes. Without an implementation port forwarding reports an error.
+    fn port_forward(
+        &self,
+        pod_id: String,
+        port: u16,
+    ) -> BoxFuture<'_, Result<tokio::net::TcpStream, RuntimeError>> {
+        let _ = port;
+        Box::pin(async move {
+            Err(RuntimeError::Other(format!(
+                "port forwarding to pod {pod_id} is not supported"
+            )))
+        })
+    }
 }
 
 /// Errors of the streaming server itself.
@@ -125,6 +149,9 @@ pub enum StreamingError {
     /// The SPDY session failed.
     #[error(transparent)]
     Spdy(#[from] spdy::SpdyError),
+    /// The WebSocket connection failed.
+    #[error(transparent)]
+    Ws(#[from] ws::WsError),
     /// The client did not open the streams its request needs in time.
     #[error("client did not open the {0} stream in time")]
     StreamTimeout(&'static str),

@@ -35,7 +35,7 @@ pub(crate) enum Command {
 
 impl Command {
     /// (stdin, stdout, stderr, tty)
-    fn flags(&self) -> (bool, bool, bool, bool) {
+    pub(crate) fn flags(&self) -> (bool, bool, bool, bool) {
         match self {
             Command::Exec(r) => (r.stdin, r.stdout, r.stderr, r.tty),
             Command::Attach(r) => (r.stdin, r.stdout, r.stderr, r.tty),
@@ -77,27 +77,41 @@ pub(crate) async fn serve(
         stdin: opened.stdin.map(|s| s.rx),
         stdout: opened.stdout.map(|s| output(s.tx, &mut pumps)),
         stderr: opened.stderr.map(|s| output(s.tx, &mut pumps)),
-        resize: opened.resize.map(resizes),
+        resize: opened.resize.map(|s| resizes(s.rx)),
         gone: session.gone(),
     };
-    let result = match cmd {
-        Command::Exec(req) => rt.exec(req, streams).await.map(Some),
-        Command::Attach(req) => rt.attach(req, streams).await.map(|()| None),
-    };
+    let result = run(cmd, streams, &*rt).await;
     for pump in pumps {
         let _ = pump.await;
     }
-    let report = if v4 {
-        Some(status_json(&result))
-    } else {
-        legacy_message(&result)
-    };
-    if let Some(text) = report {
+    if let Some(text) = report(v4, &result) {
         let _ = error.tx.write(text.as_bytes()).await;
     }
     let _ = error.tx.close().await;
     session.close().await;
     Ok(())
+}
+
+/// Runs `cmd`: `Some(exit code)` for an exec, `None` for an attach.
+pub(crate) async fn run(
+    cmd: Command,
+    streams: Streams,
+    rt: &dyn StreamRuntime,
+) -> Result<Option<i32>, RuntimeError> {
+    match cmd {
+        Command::Exec(req) => rt.exec(req, streams).await.map(Some),
+        Command::Attach(req) => rt.attach(req, streams).await.map(|()| None),
+    }
+}
+
+/// What goes on the error stream: a metav1.Status with `status` (v4 on),
+/// else the failure as text and nothing on success.
+pub(crate) fn report(status: bool, result: &Result<Option<i32>, RuntimeError>) -> Option<String> {
+    if status {
+        Some(status_json(result))
+    } else {
+        legacy_message(result)
+    }
 }
 
 /// Accepts streams until every wanted type is open.
@@ -136,7 +150,7 @@ async fn collect(
 }
 
 /// A channel whose messages are written to `tx`, which is closed at the end.
-fn output(tx: StreamWriter, pumps: &mut Vec<JoinHandle<()>>) -> mpsc::Sender<Vec<u8>> {
+pub(crate) fn output(tx: StreamWriter, pumps: &mut Vec<JoinHandle<()>>) -> mpsc::Sender<Vec<u8>> {
     let (send, mut recv) = mpsc::channel::<Vec<u8>>(16);
     pumps.push(tokio::spawn(async move {
         while let Some(data) = recv.recv().await {
@@ -150,11 +164,11 @@ fn output(tx: StreamWriter, pumps: &mut Vec<JoinHandle<()>>) -> mpsc::Sender<Vec
 }
 
 /// Parses the resize stream: JSON `{"Width":w,"Height":h}` objects back to back.
-fn resizes(mut stream: SpdyStream) -> mpsc::Receiver<TermSize> {
+pub(crate) fn resizes(mut rx: mpsc::Receiver<Vec<u8>>) -> mpsc::Receiver<TermSize> {
     let (send, recv) = mpsc::channel(8);
     tokio::spawn(async move {
         let mut buf = Vec::new();
-        while let Some(data) = stream.rx.recv().await {
+        while let Some(data) = rx.recv().await {
             buf.extend_from_slice(&data);
             let mut it = serde_json::Deserializer::from_slice(&buf).into_iter::<TermSize>();
             let mut used = 0;

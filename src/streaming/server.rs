@@ -1,22 +1,22 @@
 //! The HTTP side of the streaming server: a hyper HTTP/1.1 listener that
-//! checks the URL's token, negotiates `X-Stream-Protocol-Version`, answers
-//! `101 Switching Protocols` with `Upgrade: SPDY/3.1` and hands the upgraded
-//! connection to the protocol handler.
+//! hands out and checks the URLs' single-use tokens and routes each request
+//! to the SPDY or WebSocket upgrade ([`super::upgrade`]), chosen by its
+//! `Upgrade` header.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
-use hyper::{header, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use super::remotecommand::{self, Command, PROTOCOLS};
-use super::spdy::Session;
+use super::portforward::PortForwardRequest;
+use super::remotecommand::Command;
 use super::token::TokenCache;
+use super::upgrade::{self, plain, Resp};
 use super::{AttachRequest, ExecRequest, StreamRuntime, StreamingError};
 
 /// Where and how the server listens.
@@ -37,8 +37,17 @@ impl Default for ServerConfig {
     }
 }
 
+/// What a URL's token stands for.
+#[derive(Debug, Clone)]
+pub(crate) enum Pending {
+    /// An exec or attach.
+    Command(Command),
+    /// A port forward into a pod.
+    PortForward(PortForwardRequest),
+}
+
 struct Shared {
-    tokens: TokenCache<Command>,
+    tokens: TokenCache<Pending>,
     runtime: Arc<dyn StreamRuntime>,
 }
 
@@ -76,15 +85,24 @@ impl Server {
 
     /// A single-use URL for an exec.
     pub fn exec_url(&self, req: ExecRequest) -> String {
-        self.url("exec", Command::Exec(req))
+        self.url("exec", Pending::Command(Command::Exec(req)))
     }
 
     /// A single-use URL for an attach.
     pub fn attach_url(&self, req: AttachRequest) -> String {
-        self.url("attach", Command::Attach(req))
+        self.url("attach", Pending::Command(Command::Attach(req)))
     }
 
-    fn url(&self, verb: &str, cmd: Command) -> String {
+    /// A single-use URL for port forwarding into pod `pod_id` (the client
+    /// names the ports: SPDY stream headers, or `?port=` over WebSocket).
+    pub fn port_forward_url(&self, pod_id: impl Into<String>) -> String {
+        let req = PortForwardRequest {
+            pod_id: pod_id.into(),
+        };
+        self.url("portforward", Pending::PortForward(req))
+    }
+
+    fn url(&self, verb: &str, cmd: Pending) -> String {
         format!(
             "http://{}/{verb}/{}",
             self.addr,
@@ -116,28 +134,22 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-type Resp = Response<Full<Bytes>>;
-
-fn plain(status: StatusCode, text: &str) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from(format!("{text}\n"))));
-    *r.status_mut() = status;
-    r
-}
-
 async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Resp, Infallible> {
     let path = req.uri().path().trim_start_matches('/').to_string();
     let Some((verb, token)) = path.split_once('/') else {
         return Ok(plain(StatusCode::NOT_FOUND, "not found"));
     };
-    let Some(cmd) = shared.tokens.take(token) else {
+    let Some(pending) = shared.tokens.take(token) else {
         return Ok(plain(
             StatusCode::NOT_FOUND,
             "unknown or expired streaming token",
         ));
     };
     let verb_ok = matches!(
-        (verb, &cmd),
-        ("exec", Command::Exec(_)) | ("attach", Command::Attach(_))
+        (verb, &pending),
+        ("exec", Pending::Command(Command::Exec(_)))
+            | ("attach", Pending::Command(Command::Attach(_)))
+            | ("portforward", Pending::PortForward(_))
     );
     if !verb_ok {
         return Ok(plain(
@@ -145,82 +157,15 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Resp, Inf
             "token was issued for another verb",
         ));
     }
-    if !upgrade_requested(&req, "spdy/3.1") {
-        return Ok(plain(
-            StatusCode::BAD_REQUEST,
-            "expected an upgrade to SPDY/3.1",
-        ));
-    }
-    let Some(protocol) = negotiate(&req, PROTOCOLS) else {
-        let mut r = plain(StatusCode::FORBIDDEN, "no common stream protocol version");
-        r.headers_mut().insert(
-            "X-Accepted-Stream-Protocol-Versions",
-            PROTOCOLS
-                .join(",")
-                .parse()
-                .unwrap_or(header::HeaderValue::from_static("")),
-        );
-        return Ok(r);
-    };
     let runtime = shared.runtime.clone();
-    let upgrade = hyper::upgrade::on(req);
-    tokio::spawn(async move {
-        match upgrade.await {
-            Ok(io) => {
-                let session = Session::start(TokioIo::new(io));
-                if let Err(e) = remotecommand::serve(session, protocol, cmd, runtime).await {
-                    tracing::warn!(error = %e, "streaming request failed");
-                }
-            }
-            Err(e) => tracing::debug!(error = %e, "streaming upgrade failed"),
-        }
-    });
-    let mut r = Response::new(Full::new(Bytes::new()));
-    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let h = r.headers_mut();
-    h.insert(
-        header::CONNECTION,
-        header::HeaderValue::from_static("Upgrade"),
-    );
-    h.insert(
-        header::UPGRADE,
-        header::HeaderValue::from_static("SPDY/3.1"),
-    );
-    h.insert(
-        "X-Stream-Protocol-Version",
-        header::HeaderValue::from_static(protocol),
-    );
-    Ok(r)
-}
-
-fn header_values<'a>(req: &'a Request<Incoming>, name: &str) -> impl Iterator<Item = String> + 'a {
-    let name = name.to_string();
-    req.headers()
-        .get_all(name.as_str())
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_ascii_lowercase())
-                .collect::<Vec<_>>()
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-}
-
-fn upgrade_requested(req: &Request<Incoming>, proto: &str) -> bool {
-    header_values(req, "connection").any(|v| v == "upgrade")
-        && header_values(req, "upgrade").any(|v| v == proto)
-}
-
-/// The first of the client's versions (its order of preference) that we
-/// speak; no header at all means the original, unversioned protocol.
-fn negotiate(req: &Request<Incoming>, ours: &[&'static str]) -> Option<&'static str> {
-    let theirs: Vec<String> = header_values(req, "x-stream-protocol-version").collect();
-    if theirs.is_empty() {
-        return ours.last().copied();
-    }
-    theirs
-        .iter()
-        .find_map(|t| ours.iter().find(|o| **o == t.as_str()).copied())
+    Ok(if upgrade::requested(&req, "websocket") {
+        upgrade::websocket(req, pending, runtime)
+    } else if upgrade::requested(&req, "spdy/3.1") {
+        upgrade::spdy(req, pending, runtime)
+    } else {
+        plain(
+            StatusCode::BAD_REQUEST,
+            "expected an upgrade to SPDY/3.1 or websocket",
+        )
+    })
 }

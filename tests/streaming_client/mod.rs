@@ -4,7 +4,10 @@
 
 #![allow(dead_code)]
 
+pub mod harness;
+pub mod netns;
 pub mod runtime;
+pub mod ws;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -80,6 +83,12 @@ pub fn upgrade(url: &str, protocols: &[&str]) -> (TcpStream, Handshake) {
     }
     req.push_str("Content-Length: 0\r\n\r\n");
     tcp.write_all(req.as_bytes()).unwrap();
+    let hs = read_handshake(&mut tcp);
+    (tcp, hs)
+}
+
+/// Reads the HTTP response head, byte by byte (nothing after it is consumed).
+pub fn read_handshake(tcp: &mut TcpStream) -> Handshake {
     let mut raw = Vec::new();
     let mut byte = [0u8; 1];
     while !raw.ends_with(b"\r\n\r\n") {
@@ -101,14 +110,11 @@ pub fn upgrade(url: &str, protocols: &[&str]) -> (TcpStream, Handshake) {
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
         .collect();
-    (
-        tcp,
-        Handshake {
-            status,
-            headers,
-            body_start: Vec::new(),
-        },
-    )
+    Handshake {
+        status,
+        headers,
+        body_start: Vec::new(),
+    }
 }
 
 /// A frame as the client sees it.
@@ -284,4 +290,18 @@ pub fn collect(c: &mut Client, ids: &[(String, u32)]) -> Outcome {
         }
     }
     out
+}
+
+/// Opens a port-forward pair for `port` (error stream first, half-closed by
+/// us as kubectl does, then data); returns (error id, data id).
+pub fn open_port_pair(c: &mut Client, port: u16, request_id: u32) -> (u32, u32) {
+    let (port, rid) = (port.to_string(), request_id.to_string());
+    let error = c.open(&[
+        ("streamType", "error"),
+        ("port", &port),
+        ("requestID", &rid),
+    ]);
+    c.send(error, b"", true);
+    let data = c.open(&[("streamType", "data"), ("port", &port), ("requestID", &rid)]);
+    (error, data)
 }

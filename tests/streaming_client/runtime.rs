@@ -23,6 +23,8 @@ pub struct Container {
 pub struct TestRuntime {
     pub pids: Mutex<Vec<u32>>,
     pub containers: Mutex<HashMap<String, Arc<Container>>>,
+    /// Pod id to the path of its network namespace.
+    pub pods: Mutex<HashMap<String, std::path::PathBuf>>,
 }
 
 async fn pump_in<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<Vec<u8>>, mut w: W) {
@@ -235,5 +237,26 @@ impl StreamRuntime for TestRuntime {
         streams: Streams,
     ) -> BoxFuture<'_, Result<(), RuntimeError>> {
         Box::pin(self.join(req, streams))
+    }
+
+    fn port_forward(
+        &self,
+        pod_id: String,
+        port: u16,
+    ) -> BoxFuture<'_, Result<tokio::net::TcpStream, RuntimeError>> {
+        Box::pin(async move {
+            let path = self.pods.lock().unwrap().get(&pod_id).cloned();
+            let path = path.ok_or_else(|| RuntimeError::NotFound(pod_id.clone()))?;
+            sifcri::streaming::connect_in_netns(&path, port)
+                .await
+                .map_err(|e| {
+                    RuntimeError::Other(format!(
+                        "{e}: {}",
+                        std::error::Error::source(&e)
+                            .map(|s| s.to_string())
+                            .unwrap_or_default()
+                    ))
+                })
+        })
     }
 }

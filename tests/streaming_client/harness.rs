@@ -1,0 +1,88 @@
+//! The test server: a streaming [`Server`] on its own tokio runtime with a
+//! [`TestRuntime`] behind it, torn down (server, containers) on drop.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sifcri::streaming::{ExecRequest, Server, ServerConfig};
+
+use super::runtime::TestRuntime;
+
+/// Open fds of the test process.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Waits up to 5 s for the fd count to fall back to `before`.
+pub fn assert_fds_back_to(before: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while open_fds() > before {
+        assert!(
+            Instant::now() < deadline,
+            "fds leaked: {} > {before}",
+            open_fds()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub struct Harness {
+    pub rt: tokio::runtime::Runtime,
+    pub runtime: Arc<TestRuntime>,
+    server: Option<Server>,
+}
+
+impl Harness {
+    pub fn new(ttl: Duration) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let runtime = Arc::new(TestRuntime::default());
+        let config = ServerConfig {
+            token_ttl: ttl,
+            ..ServerConfig::default()
+        };
+        let server = rt.block_on(Server::start(config, runtime.clone())).unwrap();
+        Self {
+            rt,
+            runtime,
+            server: Some(server),
+        }
+    }
+
+    pub fn server(&self) -> &Server {
+        self.server.as_ref().unwrap()
+    }
+
+    pub fn exec(&self, cmd: &str, tty: bool, stdin: bool) -> String {
+        self.server().exec_url(ExecRequest {
+            container_id: "c1".into(),
+            cmd: vec!["sh".into(), "-c".into(), cmd.into()],
+            tty,
+            stdin,
+            stdout: true,
+            stderr: !tty,
+        })
+    }
+
+    /// Every process the runtime started is gone.
+    pub fn assert_no_process_left(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for pid in self.runtime.pids.lock().unwrap().iter() {
+            while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                assert!(Instant::now() < deadline, "process {pid} left behind");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _guard = self.rt.enter();
+        self.server.take();
+        self.runtime.containers.lock().unwrap().clear();
+    }
+}
