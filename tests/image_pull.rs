@@ -105,6 +105,10 @@ fn unprivileged_cli_pull_keeps_image_owners() {
         .dir("home/user", 0o700, (1000, 1000))
         .file("home/user/notes", b"hi", 0o600, (1000, 1000))
         .file("setuid", b"x", 0o4755, (0, 0))
+        .dir("srv", 0o750, (100_000, 165_536))
+        .file("srv/data", b"d", 0o640, (70_000, 70_001))
+        .file_with_xattr("ping", b"p", "security.capability", CAP_NET_RAW)
+        .file_with_xattr("trusted", b"t", "trusted.overlay.opaque", b"y")
         .gzip();
     let reference = reg.reference("user/pull:v1");
     push_image(
@@ -142,10 +146,26 @@ fn unprivileged_cli_pull_keeps_image_owners() {
             "drwxr-xr-x 0/0 /home",
             "drwx------ 1000/1000 /home/user",
             "-rw------- 1000/1000 /home/user/notes",
+            "-rw-r--r-- 0/0 /ping",
             "-rwsr-xr-x 0/0 /setuid",
+            "drwxr-x--- 100000/165536 /srv",
+            "-rw-r----- 70000/70001 /srv/data",
+            "-rw-r--r-- 0/0 /trusted",
         ]
     );
+    // Owners above 65535 and security./trusted. xattrs, recorded by a user without
+    // a user namespace: the squashfs is written in-process, nothing is chowned.
+    let sif = store.sif_path(&rec);
+    let cap = xattr_of(&sif, "ping", "security.capability");
+    assert_eq!(cap.as_deref(), Some(CAP_NET_RAW));
+    let opaque = xattr_of(&sif, "trusted", "trusted.overlay.opaque");
+    assert_eq!(opaque.as_deref(), Some(&b"y"[..]));
 }
+
+/// A VFS_CAP_REVISION_2 `security.capability` value granting CAP_NET_RAW (bit 13).
+const CAP_NET_RAW: &[u8] = &[
+    0, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
 
 #[test]
 fn pulls_are_reproducible_and_coalesced() {

@@ -1,14 +1,13 @@
-//! One tar member to a tree [`Node`]: its kind (a regular file's bytes staged to a
-//! content file, a hard link resolved to a file already in the tree), its metadata,
+//! One tar member to a tree [`Node`]: its kind (a regular file's bytes appended to
+//! the spool, a hard link resolved to a file already in the tree), its metadata,
 //! and its PAX records (xattrs, large ids and times).
 
-use std::fs::File;
-use std::io::{self, Read};
+use std::io::Read;
 
 use super::layer::{clean_path, MemberError};
 use super::tree::{Kind, Node, Tree};
 
-/// The node a member describes; stages a regular file's bytes.
+/// The node a member describes; spools a regular file's bytes.
 pub(super) fn member_node<R: Read>(
     tree: &mut Tree,
     index: usize,
@@ -24,12 +23,9 @@ pub(super) fn member_node<R: Read>(
     };
     let kind = match h.entry_type() {
         tar::EntryType::Directory => Kind::Dir,
-        tar::EntryType::Regular | tar::EntryType::Continuous => {
-            let (id, p) = tree.new_data();
-            let mut f = File::create(&p)?;
-            io::copy(entry, &mut f)?;
-            Kind::File { data: id }
-        }
+        tar::EntryType::Regular | tar::EntryType::Continuous => Kind::File {
+            data: tree.add_data(entry)?,
+        },
         tar::EntryType::Symlink => Kind::Symlink(
             entry
                 .link_name_bytes()

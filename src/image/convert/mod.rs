@@ -1,6 +1,7 @@
 //! OCI layers to a reproducible SIF: the layers are applied in order to an
-//! in-memory tree (`layer.rs`, `tree.rs`), written out as squashfs (`squash.rs`),
-//! and wrapped in a SIF with the OCI config as a JSON object (`sif.rs`).
+//! in-memory tree (`layer.rs`, `tree.rs`; file contents go to one spool file),
+//! written as squashfs by fusefs' writer (`squash.rs`), and wrapped in a SIF with
+//! the OCI config as a JSON object (`sif.rs`).
 //! Nothing here reads the clock: equal layers and config give equal bytes.
 
 mod layer;
@@ -24,21 +25,36 @@ pub fn convert(
     stage: &Path,
     out: &Path,
 ) -> Result<(), Error> {
-    let data = stage.join("data");
-    std::fs::create_dir(&data).map_err(|e| Error::io("creating", &data, e))?;
-    let mut t = tree::Tree::new(data);
+    let spool = stage.join("spool");
+    let f = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&spool)
+        .map_err(|e| Error::io("creating", &spool, e))?;
+    let mut t = tree::Tree::new(f);
     for (i, (digest, path)) in layers.iter().enumerate() {
         let f = File::open(path).map_err(|e| Error::io("opening layer", *path, e))?;
         layer::apply(&mut t, i, digest, f)?;
     }
     let sqfs = stage.join("rootfs.squashfs");
-    squash::build(&t, stage, &sqfs)?;
+    squash::build(&mut t, &sqfs)?;
+    drop(t);
+    let _ = std::fs::remove_file(&spool);
     sif::write(&sqfs, config, out)
 }
 
-/// Applies one layer to an empty tree in `stage`, for the fuzzer and tests.
+/// Applies one layer to an empty tree spooling in `stage`, for the fuzzer and tests.
 pub fn apply_layer_for_test(raw: &[u8], stage: &Path) -> Result<usize, Error> {
-    let mut t = tree::Tree::new(stage.to_path_buf());
+    let spool = stage.join("spool");
+    let f = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&spool)
+        .map_err(|e| Error::io("creating", &spool, e))?;
+    let mut t = tree::Tree::new(f);
     layer::apply(&mut t, 0, "sha256:test", raw)?;
     Ok(t.nodes.len())
 }

@@ -1,18 +1,21 @@
 //! The image's file tree as the layers build it up, in memory: one node per path
-//! (metadata, and for regular files the id of a content file in a staging dir).
+//! (metadata, and for regular files the id of a byte range in one spool file, to
+//! which every layer's file contents are appended; a file a later layer replaces
+//! just leaves dead bytes there).
 //! Paths are relative, `/`-separated byte strings; the root is the empty path.
 //! Layers change it through [`Tree::put`] and [`Tree::whiteout`]; `squash` turns it
 //! into a squashfs image.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{self, BufWriter, Read};
 
 /// What a node is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// A directory.
     Dir,
-    /// A regular file whose bytes are content file `data` (shared by hard links).
+    /// A regular file whose bytes are spool range `data` (shared by hard links).
     File { data: u64 },
     /// A symbolic link to `target` (never followed).
     Symlink(Vec<u8>),
@@ -53,34 +56,41 @@ impl Node {
     }
 }
 
-/// The tree: nodes by path, plus where content files are staged.
+/// The tree: nodes by path, plus the spool holding file contents.
 pub(crate) struct Tree {
     pub(crate) nodes: BTreeMap<Vec<u8>, Node>,
-    pub(crate) data_dir: PathBuf,
-    next_data: u64,
+    /// File contents, appended as members are read.
+    spool: BufWriter<File>,
+    spool_len: u64,
+    /// (offset, length) in the spool of each content id.
+    pub(crate) data: Vec<(u64, u64)>,
 }
 
 impl Tree {
-    /// An empty tree (just the root) staging content under `data_dir`.
-    pub(crate) fn new(data_dir: PathBuf) -> Tree {
+    /// An empty tree (just the root) spooling content to `spool` (empty, read+write).
+    pub(crate) fn new(spool: File) -> Tree {
         let mut nodes = BTreeMap::new();
         nodes.insert(Vec::new(), Node::implicit_dir(0));
         Tree {
             nodes,
-            data_dir,
-            next_data: 0,
+            spool: BufWriter::with_capacity(1 << 20, spool),
+            spool_len: 0,
+            data: Vec::new(),
         }
     }
 
-    /// A fresh content file id and its path.
-    pub(crate) fn new_data(&mut self) -> (u64, PathBuf) {
-        let id = self.next_data;
-        self.next_data += 1;
-        (id, self.data_path(id))
+    /// Appends `content` to the spool; returns its content id.
+    pub(crate) fn add_data(&mut self, content: &mut impl Read) -> io::Result<u64> {
+        let len = io::copy(content, &mut self.spool)?;
+        self.data.push((self.spool_len, len));
+        self.spool_len += len;
+        Ok(self.data.len() as u64 - 1)
     }
 
-    pub(crate) fn data_path(&self, id: u64) -> PathBuf {
-        self.data_dir.join(id.to_string())
+    /// The spool, flushed, for reading the contents back.
+    pub(crate) fn spool(&mut self) -> io::Result<&File> {
+        io::Write::flush(&mut self.spool)?;
+        Ok(self.spool.get_ref())
     }
 
     /// Removes `path` and everything below it written by layers before `layer`
@@ -138,7 +148,7 @@ mod tests {
 
     #[test]
     fn whiteouts_remove_only_lower_layers() {
-        let mut t = Tree::new("/nonexistent".into());
+        let mut t = Tree::new(tempfile::tempfile().unwrap());
         t.put(b"a".to_vec(), Node::implicit_dir(0));
         t.put(b"a/x".to_vec(), file(0));
         t.put(b"a.b".to_vec(), file(0));
