@@ -159,6 +159,7 @@ fn check(compression: Compression, block: usize) {
         a == b,
         "unsquashfs -lln listings differ (ours, mksquashfs'): {diff:#?}"
     );
+    squashfuse_matches(&t.root, &ours, &dir.path().join("mnt"));
     let out = dir.path().join("x");
     run(Command::new("unsquashfs")
         .arg("-q")
@@ -178,6 +179,75 @@ fn check(compression: Compression, block: usize) {
             xattrs(&t.root),
             "xattrs extracted by unsquashfs"
         );
+    }
+}
+
+/// Unmounts on drop.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Mounts `img` with squashfuse (root) and compares it with the source tree.
+fn squashfuse_matches(src: &Path, img: &Path, mnt: &Path) {
+    if !common::require_root("squashfuse mount of a written image") {
+        return;
+    }
+    fs::create_dir(mnt).expect("mkdir");
+    run(Command::new("squashfuse").arg(img).arg(mnt));
+    let _m = Mounted(mnt.to_path_buf());
+    compare_mounted(src, mnt, Path::new(""));
+}
+
+fn compare_mounted(src: &Path, mnt: &Path, rel: &Path) {
+    use std::os::unix::fs::FileTypeExt;
+    let (a, b) = (src.join(rel), mnt.join(rel));
+    let (ma, mb) = (
+        fs::symlink_metadata(&a).expect("lstat"),
+        fs::symlink_metadata(&b).expect("lstat"),
+    );
+    let what = rel.display();
+    assert_eq!(
+        (ma.mode(), ma.uid(), ma.gid(), ma.mtime()),
+        (mb.mode(), mb.uid(), mb.gid(), mb.mtime()),
+        "{what}"
+    );
+    let ft = ma.file_type();
+    if ft.is_file() {
+        assert_eq!(
+            (ma.len(), ma.nlink()),
+            (mb.len(), mb.nlink()),
+            "size and links of {what}"
+        );
+        assert!(
+            fs::read(&a).expect("read") == fs::read(&b).expect("read"),
+            "content of {what}"
+        );
+    } else if ft.is_symlink() {
+        assert_eq!(
+            fs::read_link(&a).expect("readlink"),
+            fs::read_link(&b).expect("readlink"),
+            "{what}"
+        );
+    } else if ft.is_char_device() || ft.is_block_device() {
+        assert_eq!(ma.rdev(), mb.rdev(), "device of {what}");
+    } else if ft.is_dir() {
+        let names = |p: &Path| {
+            let mut v: Vec<_> = fs::read_dir(p)
+                .expect("readdir")
+                .map(|e| e.expect("entry").file_name())
+                .collect();
+            v.sort();
+            v
+        };
+        let (na, nb) = (names(&a), names(&b));
+        assert_eq!(na, nb, "entries of {what}");
+        for n in na {
+            compare_mounted(src, mnt, &rel.join(n));
+        }
     }
 }
 
@@ -219,4 +289,118 @@ fn output_is_reproducible_across_thread_counts() {
         7,
         "mkfs time"
     );
+}
+
+fn entry(kind: EntryKind) -> Entry {
+    Entry {
+        kind,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime: 0,
+        xattrs: Vec::new(),
+    }
+}
+
+/// A directory whose listing spans many metadata blocks: every name is found by an
+/// indexed lookup of our reader and listed by unsquashfs.
+#[test]
+fn big_directory_is_indexed_and_found() {
+    let (mut tree, mut spool) = (Tree::new(), Vec::new());
+    tree.insert(b"big".to_vec(), entry(EntryKind::Dir));
+    for i in 0..3000u64 {
+        let name = format!("big/file-{i:05}-{}", "n".repeat((i % 90) as usize));
+        let content = format!("content {i}");
+        let d = FileData {
+            id: i,
+            offset: spool.len() as u64,
+            len: content.len() as u64,
+        };
+        spool.extend_from_slice(content.as_bytes());
+        tree.insert(
+            name.into_bytes(),
+            Entry {
+                uid: i as u32 % 70,
+                ..entry(EntryKind::File(d))
+            },
+        );
+    }
+    let mut c = std::io::Cursor::new(Vec::new());
+    write_image(&tree, &spool[..], &mut c, &Options::default()).expect("write");
+    let img = c.into_inner();
+    let fs_ = Squashfs::open(
+        Source::from_bytes(&img).expect("source"),
+        CacheConfig::default(),
+    )
+    .expect("open");
+    for i in (0..3000u64).step_by(7) {
+        let name = format!("big/file-{i:05}-{}", "n".repeat((i % 90) as usize));
+        let inode = fs_
+            .lookup_path(&name)
+            .unwrap_or_else(|e| panic!("lookup {name}: {e}"));
+        assert_eq!(
+            common::walk::read_all(&fs_, &inode),
+            format!("content {i}").as_bytes()
+        );
+        assert_eq!(inode.uid, i as u32 % 70);
+    }
+    let dir = common::tempdir();
+    let path = dir.path().join("big.sqfs");
+    fs::write(&path, &img).expect("write");
+    let listing = run(Command::new("unsquashfs").arg("-l").arg(&path));
+    assert_eq!(
+        listing.lines().filter(|l| l.contains("/big/file-")).count(),
+        3000
+    );
+}
+
+#[test]
+fn inconsistent_trees_are_refused() {
+    let mut tree = Tree::new();
+    tree.insert(b"a/b".to_vec(), entry(EntryKind::Fifo));
+    let err = write_image(
+        &tree,
+        &[][..],
+        &mut std::io::Cursor::new(Vec::new()),
+        &Options::default(),
+    );
+    assert!(
+        matches!(err, Err(fusefs::write::WriteError::Orphan { .. })),
+        "{err:?}"
+    );
+    let mut tree = Tree::new();
+    tree.insert(b"f".to_vec(), entry(EntryKind::Fifo));
+    tree.insert(b"f/x".to_vec(), entry(EntryKind::Fifo));
+    assert!(write_image(
+        &tree,
+        &[][..],
+        &mut std::io::Cursor::new(Vec::new()),
+        &Options::default()
+    )
+    .is_err());
+    let mut tree = Tree::new();
+    tree.insert("n".repeat(257).into_bytes(), entry(EntryKind::Fifo));
+    assert!(write_image(
+        &tree,
+        &[][..],
+        &mut std::io::Cursor::new(Vec::new()),
+        &Options::default()
+    )
+    .is_err());
+    let mut tree = Tree::new();
+    tree.insert(
+        b"short".to_vec(),
+        entry(EntryKind::File(FileData {
+            id: 0,
+            offset: 0,
+            len: 10,
+        })),
+    );
+    assert!(write_image(
+        &tree,
+        &b"abc"[..],
+        &mut std::io::Cursor::new(Vec::new()),
+        &Options::default()
+    )
+    .is_err());
 }

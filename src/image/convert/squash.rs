@@ -19,6 +19,7 @@ pub(crate) fn build(tree: &mut Tree, out: &Path) -> Result<(), Error> {
     let spool = tree
         .spool()
         .map_err(|e| Error::Squashfs(format!("flushing the file spool: {e}")))?;
+    // A scratch file: the SIF made from it is synced when the store commits it.
     let summary = write::write_image(&entries, spool, &mut f, &Options::default())
         .map_err(|e| Error::Squashfs(format!("writing the squashfs image: {e}")))?;
     if summary.skipped_xattrs > 0 {
@@ -27,7 +28,7 @@ pub(crate) fn build(tree: &mut Tree, out: &Path) -> Result<(), Error> {
             "xattrs outside the user., trusted. and security. namespaces dropped (squashfs cannot hold them)"
         );
     }
-    f.sync_all().map_err(|e| Error::io("syncing", out, e))
+    Ok(())
 }
 
 /// The writer's tree: one entry per node.
