@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Pull + convert of a realistic multi-layer image from the local registry, side by side:
-#   sifcri    `sifcri pull -q --root FRESH REF` (release build): download, apply layers,
-#             mksquashfs, SIF
+#   sifcri    `sifcri pull -q --root FRESH REF` (release build): download, apply layers into
+#             an in-memory tree + spool, squashfs written in-process (fusefs::write), SIF
+#   sifcri-mksquashfs  the same with an older build that staged the tree on disk and ran
+#             mksquashfs (only when SIFCRI_MKSQUASHFS names such a binary)
 #   containerd `ctr -n k8s.io images pull --plain-http REF` against a private containerd 1.6
 #             (fresh root each round): download into the content store + unpack into the
 #             overlayfs snapshotter (ctr's default); no crictl here, so not through the CRI
@@ -15,6 +17,7 @@
 #
 # Usage (root): bench/pull-compare.sh [rounds=3]
 #   SIFCRI=path/to/sifcri (default target/release/sifcri, built if missing)
+#   SIFCRI_MKSQUASHFS=path/to/older/sifcri (optional: a build before the in-process writer)
 #   IMAGE=library/debian-python:bookworm (built by the CRI harness if missing)
 #   WORK=/var/tmp/pullbench (scratch, removed at the end)
 set -euo pipefail
@@ -94,6 +97,10 @@ for r in $(seq 1 "$rounds"); do
   sync
   timed sifcri "$bin" pull -q --root "$work/sifcri" "$ref"
   rm -rf "$work/sifcri"; sync
+  if [ -n "${SIFCRI_MKSQUASHFS:-}" ]; then
+    timed sifcri-mksquashfs "$SIFCRI_MKSQUASHFS" pull -q --root "$work/sifcri" "$ref"
+    rm -rf "$work/sifcri"; sync
+  fi
 
   start_containerd
   echo 5 >"/proc/$cpid/clear_refs"
@@ -129,7 +136,10 @@ print(f"|---|---|---|---|")
 def row(k, label, rss):
     allr = ", ".join(f"{s:.2f}" for s, _ in rows[k])
     print(f"| {label} | {med[k]:.2f} s | {allr} | {rss} |")
-row("sifcri", "sifcri pull (incl. mksquashfs)", f"{peak['sifcri']:.1f} MiB")
+row("sifcri", "sifcri pull (in-process squashfs writer)", f"{peak['sifcri']:.1f} MiB")
+if "sifcri-mksquashfs" in rows:
+    row("sifcri-mksquashfs", "sifcri pull, older build (staged tree + mksquashfs)",
+        f"{peak['sifcri-mksquashfs']:.1f} MiB")
 row("containerd", "containerd pull + unpack (ctr)",
     f"ctr {peak['containerd']:.1f} MiB, daemon {peak['containerd-daemon']:.1f} MiB")
 row("skopeo-pipeline", "skopeo copy + umoci unpack + mksquashfs", f"{pipe_peak:.1f} MiB (largest step)")
@@ -137,4 +147,6 @@ for k, label in (("skopeo-copy", "  skopeo copy"), ("umoci-unpack", "  umoci unp
     row(k, label, f"{peak[k]:.1f} MiB")
 print(f"\nratio sifcri/containerd: {med['sifcri'] / med['containerd']:.2f}x, "
       f"sifcri/skopeo-pipeline: {med['sifcri'] / med['skopeo-pipeline']:.2f}x (below 1 = sifcri faster)")
+if "sifcri-mksquashfs" in rows:
+    print(f"ratio sifcri/sifcri-mksquashfs: {med['sifcri'] / med['sifcri-mksquashfs']:.2f}x")
 PY
