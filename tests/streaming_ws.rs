@@ -8,6 +8,7 @@ mod streaming_client;
 
 use std::time::Duration;
 
+use sifcri::streaming::AttachRequest;
 use streaming_client::harness::{assert_fds_back_to, open_fds, Harness};
 use streaming_client::ws::{ws_collect, ws_connect, WsIn};
 
@@ -95,6 +96,36 @@ fn base64_and_pre_v4_protocols() {
     let o = ws_collect(&mut c);
     assert_eq!(o.text(1), "hi\n");
     assert!(o.channels[3].is_empty());
+}
+
+#[test]
+fn v5_attach_joins_a_running_container() {
+    let h = Harness::new(Duration::from_secs(30));
+    h.rt.block_on(h.runtime.start_container("box"));
+    for line in ["one", "two"] {
+        let url = h.server().attach_url(AttachRequest {
+            container_id: "box".into(),
+            stdin: true,
+            stdout: true,
+            stderr: true,
+            tty: false,
+        });
+        let (mut c, hs) = ws_connect(&url, &[V5]);
+        assert_eq!(hs.status, 101);
+        c.send(0, format!("{line}\n").as_bytes());
+        c.close_channel(0);
+        let o = ws_collect(&mut c);
+        assert_eq!(o.text(1), format!("attached:{line}\n"));
+        assert_eq!(o.status()["status"], "Success");
+    }
+}
+
+#[test]
+fn expired_tokens_are_refused() {
+    let h = Harness::new(Duration::from_millis(200));
+    let url = h.exec("true", false, false);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(ws_connect(&url, &[V5]).1.status, 404);
 }
 
 #[test]

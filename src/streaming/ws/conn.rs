@@ -1,25 +1,25 @@
 //! A kubelet channel connection over WebSocket (the `wsstream` model): every
 //! message starts with a channel number (a byte, or an ASCII digit in the
-//! base64 protocols), the rest is that channel's data. A reader task joins
-//! fragments, answers PING and CLOSE and routes data to per-channel
-//! receivers; a writer task sends channel messages in order.
+//! base64 protocols), the rest is that channel's data. A reader task
+//! ([`super::reader`]) joins fragments, answers PING and CLOSE and routes
+//! data to per-channel receivers; a writer task here sends channel messages
+//! in order.
 
 use base64::Engine;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
-use super::frame::{self, read_frame, Frame, MAX_PAYLOAD};
+use super::frame::{self, Frame};
 use super::handshake::Protocol;
+use super::reader::Reader;
 use super::WsError;
 
-/// The v5 close signal's channel byte: `[255, channel]` closes `channel`.
-const CLOSE_SIGNAL: u8 = 255;
 /// Largest channel message we send at once.
 const MAX_OUT: usize = 32 * 1024;
 
 /// A frame to send.
 #[derive(Debug)]
-enum Out {
+pub(super) enum Out {
     Data(u8, Vec<u8>),
     Pong(Vec<u8>),
     Close(u16),
@@ -78,11 +78,7 @@ impl Conn {
             senders.push(r.then_some(tx));
         }
         tokio::spawn(write_loop(wr, out_rx, proto.base64));
-        let reader = Reader {
-            proto,
-            senders,
-            out: out_tx.clone(),
-        };
+        let reader = Reader::new(proto, senders, out_tx.clone());
         tokio::spawn(async move {
             if let Err(e) = reader.run(rd).await {
                 tracing::debug!(error = %e, "websocket connection ended with an error");
@@ -149,101 +145,90 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out
     let _ = wr.shutdown().await;
 }
 
-struct Reader {
-    proto: Protocol,
-    senders: Vec<Option<mpsc::Sender<Vec<u8>>>>,
-    out: mpsc::Sender<Out>,
-}
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
 
-impl Reader {
-    async fn run<R: AsyncRead + Unpin>(mut self, mut rd: R) -> Result<(), WsError> {
-        let res = self.frames(&mut rd).await;
-        let code = match &res {
-            Err(WsError::Protocol(_)) => Some(1002),
-            Err(WsError::TooBig(_)) => Some(1009),
-            Err(WsError::BadChannel(_)) => Some(1007),
-            _ => None,
-        };
-        if let Some(code) = code {
-            let _ = self.out.send(Out::Close(code)).await;
-        }
-        res
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::streaming::ws::handshake::EXEC_PROTOCOLS;
+
+    fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
+        let key = [0xa1, 0x07, 0x5c, 0xe2];
+        let mut out = vec![first, 0x80 | payload.len() as u8];
+        out.extend_from_slice(&key);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        out
     }
 
-    async fn frames<R: AsyncRead + Unpin>(&mut self, rd: &mut R) -> Result<(), WsError> {
-        let mut message: Option<Vec<u8>> = None;
-        while let Some(f) = read_frame(rd).await? {
-            let data_end = f.fin && !f.is_control();
-            match f.opcode {
-                frame::PING => {
-                    let _ = self.out.send(Out::Pong(f.payload)).await;
-                }
-                frame::PONG => {}
-                frame::CLOSE => {
-                    let code = match f.payload[..] {
-                        [a, b, ..] => u16::from_be_bytes([a, b]),
-                        _ => 1000,
-                    };
-                    let _ = self.out.send(Out::Close(code)).await;
-                    return Ok(());
-                }
-                frame::CONTINUATION => {
-                    let m = message
-                        .as_mut()
-                        .ok_or(WsError::Protocol("continuation without a message"))?;
-                    if m.len() as u64 + f.payload.len() as u64 > MAX_PAYLOAD {
-                        return Err(WsError::TooBig(m.len() as u64));
-                    }
-                    m.extend_from_slice(&f.payload);
-                }
-                _ if message.is_some() => {
-                    return Err(WsError::Protocol("new message inside a fragmented one"))
-                }
-                _ => message = Some(f.payload),
-            }
-            if data_end {
-                if let Some(m) = message.take() {
-                    self.dispatch(m).await?;
-                }
-            }
+    /// Feeds `bytes` to a connection; returns what stdin and resize received.
+    async fn feed(proto: Protocol, bytes: &[u8]) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        let (client, server) = tokio::io::duplex(1 << 16);
+        let mut conn = Conn::start(server, proto, &[true, false, false, false, true]);
+        let (mut rd, mut wr) = tokio::io::split(client);
+        let drain = tokio::spawn(async move {
+            let mut sink = Vec::new();
+            let _ = rd.read_to_end(&mut sink).await;
+        });
+        let _ = wr.write_all(bytes).await;
+        let _ = wr.shutdown().await;
+        let (mut stdin, mut resize) = (
+            conn.inputs[0].take().unwrap(),
+            conn.inputs[4].take().unwrap(),
+        );
+        let mut gone = conn.gone();
+        let ended = tokio::time::timeout(Duration::from_secs(5), gone.wait_for(|g| *g)).await;
+        assert!(ended.is_ok(), "the connection ends at EOF");
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        while let Ok(m) = stdin.try_recv() {
+            a.push(m);
         }
-        Ok(())
+        while let Ok(m) = resize.try_recv() {
+            b.push(m);
+        }
+        drop(conn);
+        let _ = drain.await;
+        (a, b)
     }
 
-    /// Routes one complete message to its channel.
-    async fn dispatch(&mut self, msg: Vec<u8>) -> Result<(), WsError> {
-        let Some((&first, data)) = msg.split_first() else {
-            return Ok(());
-        };
-        if self.proto.close_signal && first == CLOSE_SIGNAL {
-            let &[ch] = data else {
-                return Err(WsError::Protocol("close signal is not 2 bytes"));
-            };
-            if let Some(slot) = self.senders.get_mut(usize::from(ch)) {
-                slot.take();
+    fn stream() -> Vec<u8> {
+        let mut v = masked(0x82, b"\x00hello");
+        v.extend(masked(0x02, b"\x00frag"));
+        v.extend(masked(0x89, b"ping"));
+        v.extend(masked(0x80, b"ment"));
+        v.extend(masked(0x82, b"\x04{}"));
+        v.extend(masked(0x82, &[255, 0]));
+        v.extend(masked(0x82, b"\x00after close"));
+        v.extend(masked(0x88, &1000u16.to_be_bytes()));
+        v
+    }
+
+    #[tokio::test]
+    async fn routes_channels_joins_fragments_and_applies_the_close_signal() {
+        let (stdin, resize) = feed(EXEC_PROTOCOLS[0], &stream()).await;
+        assert_eq!(stdin, [b"hello".to_vec(), b"fragment".to_vec()]);
+        assert_eq!(resize, [b"{}".to_vec()]);
+        let b64 = masked(0x81, b"0aGk=");
+        let (stdin, _) = feed(EXEC_PROTOCOLS[2], &b64).await;
+        assert_eq!(stdin, [b"hi".to_vec()]);
+    }
+
+    #[tokio::test]
+    async fn seeded_corruption_ends_the_connection_without_a_panic() {
+        let valid = stream();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for round in 0..300 {
+            let mut bytes = valid.clone();
+            for _ in 0..1 + round % 4 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let i = (seed % bytes.len() as u64) as usize;
+                bytes[i] ^= ((seed >> 32) as u8) | 1;
             }
-            return Ok(());
+            let proto = EXEC_PROTOCOLS[round % 3];
+            feed(proto, &bytes).await;
         }
-        let (ch, data) = if self.proto.base64 {
-            let ch = first.wrapping_sub(b'0');
-            let data = base64::engine::general_purpose::STANDARD
-                .decode(data)
-                .map_err(|_| WsError::BadChannel(ch))?;
-            (ch, data)
-        } else {
-            (first, data.to_vec())
-        };
-        let Some(Some(tx)) = self.senders.get(usize::from(ch)) else {
-            tracing::debug!(
-                channel = ch,
-                "message for a channel the client may not write"
-            );
-            return Ok(());
-        };
-        if !data.is_empty() && tx.send(data).await.is_err() {
-            // The handler stopped reading this channel: drop what comes.
-            self.senders[usize::from(ch)] = None;
-        }
-        Ok(())
     }
 }

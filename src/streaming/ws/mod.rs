@@ -11,6 +11,7 @@ mod exec;
 pub mod frame;
 pub mod handshake;
 mod portforward;
+mod reader;
 
 pub use conn::{ChannelWriter, Conn};
 pub(crate) use exec::{readable as command_channels, serve_command};
