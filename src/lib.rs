@@ -3,6 +3,7 @@
 //! The binary's verbs live in [`cli`] (argument structs) and [`commands`] (glue);
 //! the behaviour lives in the library modules below them.
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod bench;
 pub mod ctl;
 pub mod image;
 pub mod mount;
@@ -37,6 +38,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// A small CRI client: run a pod, list, logs, exec, remove (like crictl).
     Ctl(ctl::CtlArgs),
+    /// Benchmarks: `sifcri bench cri` times a CRI endpoint's pod lifecycle.
+    Bench(bench::BenchArgs),
     /// The per-container monitor (internal: started by `sifcri serve`).
     #[command(hide = true)]
     Shim(shim::ShimArgs),

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+mod bench;
 mod ctl;
 mod image;
 mod mount;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Oci(args) => oci::run(args),
         Command::Serve(args) => serve::serve(args, cli.log_level.is_some()),
         Command::Ctl(args) => ctl::ctl(args),
+        Command::Bench(args) => bench::bench(args),
         Command::Shim(args) => shim::shim(args),
         Command::Pull(args) => image::pull(args),
         Command::Push(args) => image::push(args),
