@@ -286,6 +286,14 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_rootless_table() {
+        let c: Config = toml::from_str("[rootless]\nnetwork = \"slirp4netns\"").unwrap();
+        assert_eq!(c.rootless.network, UserNetwork::Slirp4netns);
+        assert_eq!(Config::default().rootless.network, UserNetwork::Auto);
+        assert!(toml::from_str::<Config>("[rootless]\nnetwork = \"tap\"").is_err());
+    }
+
+    #[test]
     fn rejects_unknown_keys() {
         assert!(toml::from_str::<Config>("sockett = \"/x\"").is_err());
         assert!(toml::from_str::<Config>("[cni]\nbin_dir = \"/x\"").is_err());

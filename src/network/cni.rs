@@ -107,6 +107,7 @@ impl Cni {
     /// ADD: loopback up, then the network list; returns the attachment (None without
     /// a network configuration).
     pub fn add(&self, pod: &PodRef<'_>, ports: Value) -> Result<Option<Attachment>, Error> {
+        super::open_low_ports(pod.netns);
         let lo = json!({"cniVersion": "0.3.1", "name": "cni-loopback", "type": "loopback"});
         match self.run("ADD", &lo, pod, "lo") {
             Err(Error::NoPlugin(_)) => {

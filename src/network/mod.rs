@@ -22,6 +22,27 @@ mod user;
 pub use cni::{result_ip, Attachment, Cni, Error, PodRef};
 pub use user::{start_user_network, UserNetError};
 
+/// Unprivileged: lets the containers (root only in a child user namespace of the
+/// namespace that owns the pod's network namespace, so without CAP_NET_BIND_SERVICE
+/// there) bind ports below 1024, as they may under a root daemon, by setting
+/// `net.ipv4.ip_unprivileged_port_start` to 0 in the pod's network namespace unless
+/// the pod's sysctls changed it from the kernel's 1024.
+pub(crate) fn open_low_ports(netns: &std::path::Path) {
+    if crate::daemon::userns::current().is_none() {
+        return;
+    }
+    let key = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
+    let script = format!("[ \"$(cat {key})\" != 1024 ] || echo 0 > {key}");
+    let done = std::process::Command::new("nsenter")
+        .arg(format!("--net={}", netns.display()))
+        .args(["sh", "-c", &script])
+        .stdin(std::process::Stdio::null())
+        .status();
+    if !done.is_ok_and(|s| s.success()) {
+        tracing::warn!(netns = %netns.display(), "cannot open ports below 1024 to the pod");
+    }
+}
+
 /// The command that runs CNI plugin `bin`: in the keeper's network namespace when the
 /// daemon is unprivileged.
 pub(crate) fn plugin_command(bin: &std::path::Path) -> std::process::Command {

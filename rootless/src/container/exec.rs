@@ -134,6 +134,35 @@ fn open_namespaces(pid: i32) -> Result<Vec<(File, CloneFlags)>, Error> {
     Ok(out)
 }
 
+/// Joins every namespace. Those we may join from here come first: a daemon that is
+/// root in a user namespace of its own has a pod's network namespace owned by that
+/// user namespace, which it could no longer join from inside the container's child
+/// user namespace. The rest (the only way for an ordinary user in the initial user
+/// namespace, who lacks CAP_SYS_ADMIN there) are joined after the user namespace.
+fn join_all(namespaces: &[(File, CloneFlags)]) -> Result<(), Error> {
+    let mut later = Vec::new();
+    let user = namespaces
+        .iter()
+        .find(|(_, f)| *f == CloneFlags::CLONE_NEWUSER);
+    for (file, flag) in namespaces
+        .iter()
+        .filter(|(_, f)| *f != CloneFlags::CLONE_NEWUSER)
+    {
+        match nix::sched::setns(file.as_fd(), *flag) {
+            Ok(()) => {}
+            Err(nix::Error::EPERM) if user.is_some() => later.push((file, *flag)),
+            Err(e) => return Err(Error::sys("setns")(e)),
+        }
+    }
+    if let Some((file, flag)) = user {
+        nix::sched::setns(file.as_fd(), *flag).map_err(Error::sys("setns user"))?;
+    }
+    for (file, flag) in later {
+        nix::sched::setns(file.as_fd(), flag).map_err(Error::sys("setns"))?;
+    }
+    Ok(())
+}
+
 /// In the forked child: join, fork once more (a pid namespace applies to children), run.
 fn join_and_run(
     namespaces: &[(File, CloneFlags)],
@@ -141,9 +170,7 @@ fn join_and_run(
     seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
     console: Option<std::os::fd::OwnedFd>,
 ) -> Result<i32, Error> {
-    for (file, flag) in namespaces {
-        nix::sched::setns(file.as_fd(), *flag).map_err(Error::sys("setns"))?;
-    }
+    join_all(namespaces)?;
     match crate::sys::fork().map_err(Error::sys("fork"))? {
         ForkResult::Child => {
             let result = (|| {
