@@ -34,6 +34,8 @@ HARNESS=${HARNESS:-/work/shared/cri-harness}
 TUSER=sifcri-test
 REG=127.0.0.1:5000
 IMAGE=docker.io/library/busybox:latest
+ACCEPT=application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json
+ACCEPT=$ACCEPT,application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.list.v2+json
 need=()
 for p in docker-registry skopeo umoci busybox gcc libc6-dev containerd runc \
   containernetworking-plugins iptables python3 curl; do
@@ -52,8 +54,9 @@ CSOCK=$RUN/containerd/containerd.sock
 SSOCK=$RUN/sifcri/sifcri.sock
 USOCK=$W/user/run/sifcri.sock
 started_registry=0 cpid= spid= upid=
-install -m 755 "$SIFCRI" "$W/sifcri"
-S=$W/sifcri
+mkdir "$W/bin"
+install -m 755 "$SIFCRI" "$W/bin/sifcri"
+S=$W/bin/sifcri
 
 # Removes what a failed bench left in a runtime: every pod (ctl rm stops and removes it).
 drain() {
@@ -67,10 +70,19 @@ stop() { # stop PID: SIGTERM, wait up to 10 s, SIGKILL
   for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
   kill -9 "$1" 2>/dev/null || true
 }
+leftovers() { # processes still running this run's copy of the binary
+  for p in /proc/[0-9]*; do [ "$(readlink "$p/exe" 2>/dev/null)" = "$S" ] && echo "${p#/proc/}"; done
+}
 cleanup() {
   set +e
   drain "$CSOCK"; drain "$SSOCK"; drain "$USOCK"
   stop "$cpid"; stop "$spid"; stop "$upid"
+  left=$(leftovers)
+  if [ -n "$left" ]; then
+    echo "bench: processes of this run left after the daemons stopped, killed:" >&2
+    for p in $left; do tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-100 >&2; echo >&2; kill "$p"; done
+    sleep 1; for p in $(leftovers); do kill -9 "$p"; done
+  fi
   findmnt -rn -o TARGET | grep -E "^($W|$RUN)/" | sort -r | xargs -r -n1 umount -l
   ip link del cribench0 2>/dev/null; ip link del cribench1 2>/dev/null
   [ "$started_registry" = 1 ] && kill "$(cat /run/harness-registry.pid)" 2>/dev/null
@@ -82,7 +94,7 @@ if ! curl -fsS -o /dev/null "http://$REG/v2/" 2>/dev/null; then
   "$HARNESS/start-registry.sh" >/dev/null; started_registry=1
 fi
 for repo in library/busybox:latest pause:3.6; do
-  curl -fsS -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+  curl -fsS -o /dev/null -H "Accept: $ACCEPT" \
     "http://$REG/v2/${repo%:*}/manifests/${repo##*:}" ||
     { "$HARNESS/build-test-images.sh" --no-debian >/dev/null; break; }
 done
@@ -161,7 +173,11 @@ run_bench() { # run_bench NAME SOCKET
 run_bench containerd "$CSOCK"
 run_bench sifcri "$SSOCK"
 names=(containerd sifcri)
-if [ "$user_ok" = 1 ]; then run_bench sifcri-user "$USOCK" && names+=(sifcri-user); fi
+if [ "$user_ok" = 1 ]; then
+  if run_bench sifcri-user "$USOCK"; then names+=(sifcri-user); else
+    echo "bench: sifcri-user failed (error above); its column is left out" >&2
+  fi
+fi
 [ -z "$OUT" ] || { mkdir -p "$OUT"; for n in "${names[@]}"; do cp "$W/$n.json" "$OUT/"; done; }
 python3 - "${names[@]/#/$W/}" <<'PY'
 import json, sys
@@ -195,5 +211,7 @@ row("daemon RSS / PSS idle MiB", lambda r: mib(r["memory"]["daemon_idle"]["rss_k
 row(f"daemon RSS / PSS, {pods} containers MiB", lambda r: mib(r["memory"]["daemon_loaded"]["rss_kib"]) + " / " + mib(r["memory"]["daemon_loaded"]["pss_kib"]))
 row("monitor processes", lambda r: str(r["memory"]["monitors"]["count"]))
 row("monitor RSS / PSS per container MiB", lambda r: mib(r["memory"]["monitors"]["per_container_rss_kib"]) + " / " + mib(r["memory"]["monitors"]["per_container_pss_kib"]))
+row("helper processes (sifcri mount, pause)", lambda r: str(r["memory"]["helpers"]["count"]))
+row("helper RSS / PSS per container MiB", lambda r: mib(r["memory"]["helpers"]["per_container_rss_kib"]) + " / " + mib(r["memory"]["helpers"]["per_container_pss_kib"]))
 row("load average at end", lambda r: r["load_average"])
 PY
