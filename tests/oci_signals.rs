@@ -43,3 +43,24 @@ fn container_process_gets_default_signal_dispositions() {
         );
     }
 }
+
+/// `start` returns once init has executed the user's program: a SIGTERM sent right
+/// after it reaches the program's handler instead of being dropped by the kernel (a
+/// pid namespace's init without a handler ignores it). The startContainer hook keeps
+/// init from executing for a while, so without that wait the signal is always lost.
+#[test]
+fn a_signal_right_after_start_reaches_the_program() {
+    for mode in modes() {
+        let env = Env::new(mode);
+        let mut cfg = config("trap 'echo got-term; exit 0' TERM; while :; do sleep 0.05; done");
+        cfg["hooks"] = serde_json::json!({
+            "startContainer": [{"path": "/bin/sleep", "args": ["sleep", "0.3"]}]
+        });
+        env.write_config(&cfg);
+        env.create_ok("early");
+        env.ok(&["start", "early"]);
+        env.ok(&["kill", "early", "TERM"]);
+        env.wait_status("early", "stopped");
+        assert_eq!(env.container_stdout("early"), "got-term\n", "{mode:?}");
+    }
+}

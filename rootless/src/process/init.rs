@@ -13,6 +13,11 @@ use super::message::Message;
 use super::{ChildArgs, SetupError};
 use crate::spec::Plan;
 
+/// The task name init carries from its fork until it executes the user's program.
+/// Signals sent to a pid namespace's init before that are dropped by the kernel (no
+/// handler is installed yet), so `start` returns only once the name has changed.
+pub(crate) const INIT_NAME: &std::ffi::CStr = c"sifcri-init";
+
 /// Runs init's steps; only returns into the user's program, else exits.
 pub(super) fn run(args: ChildArgs<'_>, chan: &Channel) -> ! {
     let ChildArgs {
@@ -21,6 +26,9 @@ pub(super) fn run(args: ChildArgs<'_>, chan: &Channel) -> ! {
         fifo,
         console,
     } = args;
+    // Until it executes the user's program, init is recognisable by name: `start`
+    // waits for the name to change (see [`INIT_NAME`]).
+    let _ = nix::sys::prctl::set_name(INIT_NAME);
     let err = match setup(plan, chan, console) {
         Ok(()) => {
             // Setup is reported; from here on errors can only go to the process's stderr.

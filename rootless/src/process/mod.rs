@@ -16,6 +16,7 @@ mod message;
 use std::path::PathBuf;
 
 pub(crate) use finalize::{exec_user, resolve_executable};
+pub(crate) use init::INIT_NAME;
 pub(crate) use main::{spawn, Setup};
 
 /// Spawning or talking to the container's setup processes failed.
