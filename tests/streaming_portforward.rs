@@ -73,6 +73,12 @@ fn spdy_forwards_to_a_port_in_the_pod_and_reports_errors() {
     let got = until_closed(&mut c, &[e3, d3]);
     let err = String::from_utf8_lossy(&got[&e3]).to_string();
     assert!(err.contains("error forwarding port 1 to pod pod1"), "{err}");
+    // The pod closes first while the client keeps its side open: both streams end.
+    let (e4, d4) = open_port_pair(&mut c, ns.port, 3);
+    c.send(d4, b"quit", false);
+    let got = until_closed(&mut c, &[e4, d4]);
+    assert_eq!(got.get(&d4).map(Vec::as_slice), Some(&b"bye"[..]));
+    assert!(got.get(&e4).is_none_or(Vec::is_empty), "no error");
     // Streams without a requestID (old clients): paired by stream id.
     let error = c.open(&[("streamType", "error"), ("port", &ns.port.to_string())]);
     let data = c.open(&[("streamType", "data"), ("port", &ns.port.to_string())]);

@@ -23,6 +23,9 @@ pub const PORTFORWARD_PROTOCOL: &str = "portforward.k8s.io";
 /// How long half of a stream pair waits for the other half.
 const PAIR_WAIT: Duration = Duration::from_secs(30);
 
+/// How long one direction of a forward may go on once the other has ended.
+const LINGER: Duration = Duration::from_secs(1);
+
 /// The most stream halves waiting for their pair at once.
 const MAX_PENDING: usize = 128;
 
@@ -33,10 +36,11 @@ pub struct PortForwardRequest {
     pub pod_id: String,
 }
 
-/// Connects to `port` in the pod and copies bytes until both directions end:
-/// `from_client` to the pod (its end shuts down the pod socket's write side),
-/// the pod's bytes to `to_client` (dropped at the pod's EOF). Ends early when
-/// the client's connection goes. The `Err` is the text for the error stream.
+/// Connects to `port` in the pod and copies bytes both ways: `from_client` to
+/// the pod (its end shuts down the pod socket's write side), the pod's bytes
+/// to `to_client` (dropped at the pod's EOF). Once one direction has ended
+/// the other gets [`LINGER`] to end too; everything stops when the client's
+/// connection goes. The `Err` is the text for the error stream.
 pub(crate) async fn forward(
     rt: &dyn StreamRuntime,
     pod_id: &str,
@@ -67,8 +71,26 @@ pub(crate) async fn forward(
             }
         }
     };
+    let both = async {
+        let (mut up, mut down) = (std::pin::pin!(up), std::pin::pin!(down));
+        let (first, up_first) = tokio::select! {
+            u = &mut up => (u, true),
+            d = &mut down => (d, false),
+        };
+        // The other direction gets a moment to finish, as containerd gives it: a
+        // client that waits for the pod's EOF before it half-closes would wait forever.
+        let rest = async {
+            if up_first {
+                down.await
+            } else {
+                up.await
+            }
+        };
+        let second = tokio::time::timeout(LINGER, rest).await.unwrap_or(Ok(()));
+        first.and(second)
+    };
     tokio::select! {
-        (u, d) = async { tokio::join!(up, down) } => u.and(d).map_err(|e| fail(&e)),
+        r = both => r.map_err(|e| fail(&e)),
         _ = gone.wait_for(|g| *g) => Ok(()),
     }
 }

@@ -78,11 +78,16 @@ impl PodNetns {
     }
 }
 
-/// Echoes until the client's EOF, then closes.
+/// Echoes until the client's EOF, then closes; a read starting with `quit`
+/// makes it answer `bye` and close first.
 fn echo(mut s: TcpStream) {
     let _ = s.set_nonblocking(false);
     let mut buf = [0u8; 16384];
     while let Ok(n @ 1..) = s.read(&mut buf) {
+        if buf[..n].starts_with(b"quit") {
+            let _ = s.write_all(b"bye");
+            break;
+        }
         if s.write_all(&buf[..n]).is_err() {
             break;
         }
