@@ -4,7 +4,7 @@
 
 mod oci_common;
 
-use oci_common::{config, modes, Env, Mode};
+use oci_common::{config, modes, subordinate_start, user_uid, Env, Mode};
 use serde_json::json;
 
 const PROBE: &str = "\
@@ -155,27 +155,4 @@ fn default_seccomp_profile_runs_a_shell() {
             "{stdout}"
         );
     }
-}
-
-fn user_uid() -> u32 {
-    let out = std::process::Command::new("id")
-        .args(["-u", oci_common::TEST_USER])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
-
-/// The first subordinate id of the test user (useradd or setup.sh assigns the range).
-fn subordinate_start() -> u32 {
-    let text = std::fs::read_to_string("/etc/subuid").unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.starts_with(&format!("{}:", oci_common::TEST_USER)))
-        .expect("test user has no /etc/subuid range");
-    let fields: Vec<&str> = line.split(':').collect();
-    assert!(
-        fields[2].parse::<u32>().unwrap() >= 65536,
-        "the test user's subordinate range is too small"
-    );
-    fields[1].parse().unwrap()
 }

@@ -1,92 +1,67 @@
 //! `sifcri oci mount SIF BUNDLE` / `oci umount BUNDLE`: a SIF served through FUSE as a
-//! bundle's rootfs (writable through an overlay as root, read-only for a user), run,
-//! then unmounted and cleaned up.
+//! bundle's rootfs, writable through an overlay (mounted by `oci mount` as root, by the
+//! container's init for a user), run, then unmounted and cleaned up; and a SIF with an
+//! OCI image config, whose Entrypoint, Cmd, Env, WorkingDir, User and Labels become
+//! the bundle's config.json.
 
 mod oci_common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use oci_common::{chown_to_user, make_rootfs, modes, Env, Mode};
+use oci_common::sif::{can_mount, make_sif, MountGuard};
+use oci_common::{chown_to_user, modes, subordinate_start, user_uid, Env, Mode};
 use serde_json::{json, Value};
-use sifcri::sif::{Arch, CreateOptions, DataType, FsType, ObjectInput, PartType, PartitionInfo};
 
-/// Unmounts the bundle's rootfs if a test failed before `oci umount`.
-struct MountGuard(PathBuf);
-
-impl Drop for MountGuard {
-    fn drop(&mut self) {
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        if mounts.contains(self.0.to_str().unwrap()) {
-            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-        }
-    }
+fn read_config(bundle: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap()
 }
 
-/// A SIF of the busybox tree (squashfs by Debian's mksquashfs, SIF by our writer).
-fn make_sif(dir: &Path) -> PathBuf {
-    let tree = dir.join("tree");
-    make_rootfs(&tree);
-    let sqfs = dir.join("rootfs.sqfs");
-    let st = Command::new("mksquashfs")
-        .arg(&tree)
-        .arg(&sqfs)
-        .args(["-noappend", "-no-progress", "-quiet"])
-        .status();
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+fn write_config(bundle: &Path, cfg: &Value) {
+    std::fs::write(bundle.join("config.json"), serde_json::to_vec(cfg).unwrap()).unwrap();
+}
+
+/// A bundle directory the mode's user owns.
+fn bundle_dir(env: &Env, mode: Mode) -> std::path::PathBuf {
+    let bundle = env.path().join("sifbundle");
+    std::fs::create_dir(&bundle).unwrap();
+    if mode == Mode::User {
+        chown_to_user(&bundle);
+    }
+    bundle
+}
+
+/// `oci umount` leaves neither mount nor files.
+fn umount_clean(env: &Env, mode: Mode, bundle: &Path) {
+    env.ok(&["umount", bundle.to_str().unwrap()]);
+    assert!(!bundle.join("rootfs").exists() && !bundle.join("config.json").exists());
+    assert!(!bundle.join("upper").exists() && !bundle.join(".upper.work").exists());
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(
-        st.is_ok_and(|s| s.success()) || !ci,
-        "mksquashfs failed (squashfs-tools installed?)"
+        !mounts.contains(bundle.to_str().unwrap()),
+        "{mode:?}: mount left behind"
     );
-    let info = PartitionInfo {
-        fs: FsType::Squashfs,
-        part: PartType::System,
-        arch: Arch::AMD64,
-    };
-    let input =
-        ObjectInput::new(DataType::Partition, std::fs::File::open(&sqfs).unwrap()).partition(info);
-    let sif = dir.join("image.sif");
-    sifcri::sif::create(&sif, &CreateOptions::deterministic(), vec![input]).unwrap();
-    std::fs::set_permissions(&sif, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-    sif
 }
 
 #[test]
 fn sif_bundle_mount_run_umount() {
-    if !Path::new("/dev/fuse").exists()
-        || Command::new("mksquashfs").arg("-version").output().is_err()
-    {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true: /dev/fuse and mksquashfs needed"
-        );
-        eprintln!("SKIP: needs /dev/fuse and mksquashfs");
+    if !can_mount() {
         return;
     }
     for mode in modes() {
         let env = Env::new(mode);
-        let sif = make_sif(env.path());
-        let bundle = env.path().join("sifbundle");
-        std::fs::create_dir(&bundle).unwrap();
-        if mode == Mode::User {
-            chown_to_user(&bundle);
-        }
+        let sif = make_sif(env.path(), |_| {}, None);
+        let before = std::fs::read(&sif).unwrap();
+        let bundle = bundle_dir(&env, mode);
         let _guard = MountGuard(bundle.join("rootfs"));
         env.ok(&["mount", sif.to_str().unwrap(), bundle.to_str().unwrap()]);
-        let mut cfg: Value =
-            serde_json::from_slice(&std::fs::read(bundle.join("config.json")).unwrap()).unwrap();
+        let mut cfg = read_config(&bundle);
         assert_eq!(cfg["process"]["args"], json!(["/bin/sh"]));
-        cfg["process"]["args"] = json!([
-            "sh",
-            "-c",
-            "cat /etc/secret 2>/dev/null; touch /written && echo wrote || echo readonly"
-        ]);
+        assert_eq!(cfg["root"]["readonly"], json!(false), "{mode:?}");
+        let script = "cat /etc/secret 2>/dev/null; echo new > /written && cat /written; \
+                      mkdir /etc/new 2>/dev/null && echo etc-ok || echo etc-denied";
+        cfg["process"]["args"] = json!(["sh", "-c", script]);
         cfg["linux"]["maskedPaths"] = json!([]);
-        std::fs::write(
-            bundle.join("config.json"),
-            serde_json::to_vec(&cfg).unwrap(),
-        )
-        .unwrap();
+        write_config(&bundle, &cfg);
         let out = env.run_in(&bundle, "fromsif");
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -94,23 +69,86 @@ fn sif_bundle_mount_run_umount() {
             "{mode:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(stdout.starts_with("top secret\n"), "{mode:?}: {stdout}");
-        match mode {
-            Mode::Root => {
-                assert!(stdout.contains("wrote"), "{stdout}");
-                assert!(
-                    bundle.join("upper/written").exists(),
-                    "the write lands in the overlay's upper dir"
-                );
-            }
-            Mode::User => assert!(stdout.contains("readonly"), "{stdout}"),
-        }
-        env.ok(&["umount", bundle.to_str().unwrap()]);
-        assert!(!bundle.join("rootfs").exists() && !bundle.join("config.json").exists());
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-        assert!(
-            !mounts.contains(bundle.to_str().unwrap()),
-            "{mode:?}: mount left behind"
+        // A user's container cannot write into root-owned image directories (docs/oci.md).
+        let etc = if mode == Mode::Root { "etc-ok" } else { "etc-denied" };
+        assert_eq!(stdout, format!("top secret\nnew\n{etc}\n"), "{mode:?}");
+        let upper = std::fs::read_to_string(bundle.join("upper/written"));
+        assert_eq!(
+            upper.unwrap(),
+            "new\n",
+            "{mode:?}: the write lands in upper"
         );
+        umount_clean(&env, mode, &bundle);
+        assert!(std::fs::read(&sif).unwrap() == before, "the SIF changed");
+    }
+}
+
+/// The image's /etc/passwd and /etc/group, and a working directory.
+fn image_users(tree: &Path) {
+    let passwd = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/srv:/bin/sh\n";
+    std::fs::write(tree.join("etc/passwd"), passwd).unwrap();
+    let group = "root:x:0:\nstaff:x:50:\napp:x:1000:\nextra:x:60:app\n";
+    std::fs::write(tree.join("etc/group"), group).unwrap();
+    std::fs::create_dir(tree.join("srv")).unwrap();
+}
+
+#[test]
+fn sif_bundle_from_image_config() {
+    if !can_mount() {
+        return;
+    }
+    let image_config = json!({"architecture": "amd64", "os": "linux", "config": {
+        "Entrypoint": ["/bin/sh", "-c"],
+        "Cmd": ["echo $GREETING; pwd; id -u; id -G"],
+        "Env": ["GREETING=hello"], "WorkingDir": "/srv", "User": "app:staff",
+        "Labels": {"org.test.label": "yes"}, "StopSignal": "SIGINT", "Volumes": {"/data": {}}
+    }});
+    for mode in modes() {
+        let env = Env::new(mode);
+        let sif = make_sif(env.path(), image_users, Some(&image_config));
+        let bundle = bundle_dir(&env, mode);
+        let _guard = MountGuard(bundle.join("rootfs"));
+        env.ok(&["mount", sif.to_str().unwrap(), bundle.to_str().unwrap()]);
+        let mut cfg = read_config(&bundle);
+        let p = &cfg["process"];
+        assert_eq!(
+            p["args"],
+            json!(["/bin/sh", "-c", "echo $GREETING; pwd; id -u; id -G"])
+        );
+        let env_list = p["env"].as_array().unwrap();
+        assert!(env_list.contains(&json!("GREETING=hello")), "{env_list:?}");
+        assert!(env_list
+            .iter()
+            .any(|e| e.as_str().unwrap().starts_with("PATH=/usr/local")));
+        assert_eq!(p["cwd"], "/srv");
+        assert_eq!(
+            p["user"],
+            json!({"uid": 1000, "gid": 50, "additionalGids": [60]})
+        );
+        assert_eq!(cfg["annotations"]["org.test.label"], "yes");
+        assert_eq!(
+            cfg["annotations"]["org.opencontainers.image.stopSignal"],
+            "SIGINT"
+        );
+        if mode == Mode::User {
+            // uid 1000 needs more than the user's own id: map the subordinate range.
+            let maps = |first| json!([{"containerID": 0, "hostID": first, "size": 1}, {"containerID": 1, "hostID": subordinate_start(), "size": 65536}]);
+            cfg["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "user"}));
+            cfg["linux"]["uidMappings"] = maps(user_uid());
+            cfg["linux"]["gidMappings"] = maps(user_uid());
+            write_config(&bundle, &cfg);
+        }
+        let out = env.run_in(&bundle, "imagecfg");
+        assert!(
+            out.status.success(),
+            "{mode:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout, "hello\n/srv\n1000\n50 60\n", "{mode:?}");
+        umount_clean(&env, mode, &bundle);
     }
 }

@@ -17,6 +17,7 @@ pub mod cgroups;
 mod container;
 mod error;
 mod hooks;
+mod image_config;
 mod namespaces;
 mod process;
 mod rlimits;
@@ -31,6 +32,13 @@ mod userns;
 
 pub use container::{wait_code, Container, CreateOptions, ExecOptions, Status};
 pub use error::Error;
+pub use image_config::{
+    apply_image_config, resolve_user, ImageConfigError, User, STOP_SIGNAL_ANNOTATION,
+};
+/// The runtime-spec types this crate speaks (`Spec`, `LinuxResources`), re-exported so
+/// callers use the same version.
+pub use oci_spec;
+pub use rootfs::{OVERLAY_LOWER, OVERLAY_UPPER, OVERLAY_WORK};
 pub use signal::parse_signal;
 pub use spec::{Plan, SpecError};
 pub use state::{default_state_root, StateError};

@@ -42,11 +42,24 @@ pub enum OciCommand {
     /// Run another process in a running container; exit with its exit code.
     Exec(ExecArgs),
     /// Mount a SIF image as a bundle: its root filesystem at BUNDLE/rootfs (writable
-    /// through an overlay with BUNDLE/upper as root, read-only for other users) and a
-    /// default BUNDLE/config.json.
+    /// through an overlay with BUNDLE/upper) and a BUNDLE/config.json from the image's
+    /// OCI config (or a default one).
     Mount(MountArgs),
     /// Unmount a bundle made by `oci mount` and remove what it added.
     Umount(UmountArgs),
+    /// Change the cgroup limits of a created or running container.
+    Update(UpdateArgs),
+}
+
+/// Arguments of `update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// A JSON file of `linux.resources` (runtime spec `LinuxResources`); `-` reads
+    /// standard input.
+    #[arg(long, short, value_name = "FILE")]
+    pub resources: PathBuf,
+    /// The container id.
+    pub id: String,
 }
 
 /// Arguments of `mount`.

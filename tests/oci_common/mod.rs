@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod sif;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -225,6 +227,27 @@ impl Drop for Env {
     }
 }
 
+/// The test user's uid.
+pub fn user_uid() -> u32 {
+    let out = Command::new("id").args(["-u", TEST_USER]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// The first subordinate id of the test user (useradd or setup.sh assigns the range).
+pub fn subordinate_start() -> u32 {
+    let text = std::fs::read_to_string("/etc/subuid").unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{TEST_USER}:")))
+        .expect("test user has no /etc/subuid range");
+    let fields: Vec<&str> = line.split(':').collect();
+    assert!(
+        fields[2].parse::<u32>().unwrap() >= 65536,
+        "the test user's subordinate range is too small"
+    );
+    fields[1].parse().unwrap()
+}
+
 pub fn chown_to_user(path: &Path) {
     let st = Command::new("chown")
         .args([TEST_USER, path.to_str().unwrap()])
@@ -255,38 +278,24 @@ pub fn make_rootfs(rootfs: &Path) {
     std::fs::set_permissions(rootfs.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
 }
 
-/// A runc-like config running `sh -c SCRIPT`, with the usual mounts and namespaces.
+/// A runc-like config running `sh -c SCRIPT`: `rootless::default_spec` (its mounts but
+/// /tmp, its namespaces) with a small capability set, an rlimit, a test hostname and
+/// masked paths the busybox tree has.
 pub fn config(script: &str) -> Value {
-    json!({
-        "ociVersion": "1.0.2",
-        "process": {
-            "terminal": false,
-            "user": {"uid": 0, "gid": 0},
-            "args": ["sh", "-c", script],
-            "env": ["PATH=/bin", "HOME=/root"],
-            "cwd": "/",
-            "capabilities": {
-                "bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
-                "effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
-                "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
-            },
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 512}],
-            "noNewPrivileges": true
-        },
-        "root": {"path": "rootfs", "readonly": false},
-        "hostname": "sifcri-box",
-        "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}
-        ],
-        "linux": {
-            "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "network"}, {"type": "cgroup"}],
-            "maskedPaths": ["/proc/acpi", "/proc/kcore", "/etc/secret", "/sys/firmware"],
-            "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger"]
-        }
-    })
+    let args = vec!["sh".into(), "-c".into(), script.into()];
+    let mut cfg = serde_json::to_value(rootless::default_spec(args, false)).unwrap();
+    let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+    let process = &mut cfg["process"];
+    process["env"] = json!(["PATH=/bin", "HOME=/root"]);
+    process["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps});
+    process["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 512}]);
+    cfg["hostname"] = json!("sifcri-box");
+    cfg["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["destination"] != "/tmp");
+    cfg["linux"]["maskedPaths"] =
+        json!(["/proc/acpi", "/proc/kcore", "/etc/secret", "/sys/firmware"]);
+    cfg["linux"]["readonlyPaths"] = json!(["/proc/sys", "/proc/sysrq-trigger"]);
+    cfg
 }

@@ -69,6 +69,20 @@ impl Manager {
         }
     }
 
+    /// Writes new limits to the container's cgroups (a live container's `update`).
+    /// Limits the cgroups were made without a place for (hugetlb on a hybrid host, when
+    /// the create asked for none) are not applied: a warning says so.
+    pub fn update(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
+        match &self.v2 {
+            Some(dir) => v2::limits(dir, resources),
+            None if self.v1.is_empty() => Err(CgroupError::Invalid(
+                "the container has no cgroup (made without limits, or no writable cgroup tree)"
+                    .into(),
+            )),
+            None => v1::limits(&self.v1, resources),
+        }
+    }
+
     /// Moves a process into every cgroup of the container.
     pub fn add(&self, pid: Pid) -> Result<(), CgroupError> {
         for dir in self.dirs() {

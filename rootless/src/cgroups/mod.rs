@@ -4,7 +4,9 @@
 //! Unprivileged without a writable (delegated) tree the container runs without limits
 //! and [`Manager::create`] says so once as a warning.
 
+mod hugetlb;
 mod manager;
+mod oom;
 mod v1;
 mod v2;
 
@@ -39,8 +41,9 @@ impl Layout {
     }
 }
 
-/// `(fstype, mountpoint, super options)` of every cgroup mount.
-pub(crate) fn mounts() -> Vec<(String, PathBuf, String)> {
+/// `(fstype, mountpoint, super options)` of every cgroup mount (`cgroup` or `cgroup2`)
+/// in /proc/self/mountinfo.
+pub fn mounts() -> Vec<(String, PathBuf, String)> {
     let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     text.lines()
         .filter_map(|line| {
@@ -66,6 +69,9 @@ pub enum CgroupError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A limit cannot be applied on this host or is malformed.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 pub(crate) fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
@@ -73,6 +79,45 @@ pub(crate) fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
         path: path.into(),
         source,
     })
+}
+
+/// Makes a cgroup directory and its parents.
+pub(crate) fn make_dir(dir: &Path) -> Result<(), CgroupError> {
+    std::fs::create_dir_all(dir).map_err(|source| CgroupError::Io {
+        path: dir.into(),
+        source,
+    })
+}
+
+/// A limit for a `*.max` style file: `max` for zero or less (no limit).
+pub(crate) fn max_or(limit: i64) -> String {
+    if limit > 0 {
+        limit.to_string()
+    } else {
+        "max".into()
+    }
+}
+
+/// cgroup2: enables the `wanted` controllers that are available in every directory
+/// from `root` down to `dir`'s parent, best effort (a foreign tree may refuse).
+pub(crate) fn enable_controllers(root: &Path, dir: &Path, wanted: &[&str]) {
+    let mut chain: Vec<&Path> = dir
+        .ancestors()
+        .skip(1)
+        .take_while(|p| p.starts_with(root))
+        .collect();
+    chain.reverse();
+    for d in chain {
+        let available = read(&d.join("cgroup.controllers")).unwrap_or_default();
+        let enable: Vec<String> = available
+            .split_whitespace()
+            .filter(|c| wanted.contains(c))
+            .map(|c| format!("+{c}"))
+            .collect();
+        if !enable.is_empty() {
+            let _ = write(&d.join("cgroup.subtree_control"), &enable.join(" "));
+        }
+    }
 }
 
 pub(crate) fn read(path: &Path) -> Option<String> {

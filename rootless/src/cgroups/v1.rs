@@ -1,13 +1,19 @@
-//! cgroup v1: one directory per controller (cpu, cpuacct, cpuset, memory, pids),
-//! limits written to each controller's own files.
+//! cgroup v1: one directory per controller (cpu, cpuacct, cpuset, memory, pids,
+//! hugetlb), limits written to each controller's own files; on a hybrid host whose
+//! hugetlb controller is in the cgroup2 tree, a directory there too.
 
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
-use super::{mounts, own_cgroup, read, resolve, write, CgroupError, Stats};
+use super::{
+    hugetlb, make_dir, max_or, mounts, own_cgroup, read, resolve, write, CgroupError, Stats,
+};
 
-const CONTROLLERS: [&str; 5] = ["cpu", "cpuacct", "cpuset", "memory", "pids"];
+const CONTROLLERS: [&str; 6] = ["cpu", "cpuacct", "cpuset", "memory", "pids", "hugetlb"];
+
+/// The entry of a hybrid host's cgroup2 directory (hugetlb there) in the v1 list.
+const UNIFIED: &str = "unified";
 
 /// Makes the directories and writes the limits.
 pub(super) fn create(
@@ -30,14 +36,18 @@ pub(super) fn create(
             continue; // co-mounted with a controller we have (cpu,cpuacct)
         }
         let dir = resolve(at, &own_cgroup(ctrl), rel);
-        std::fs::create_dir_all(&dir).map_err(|source| CgroupError::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        make_dir(&dir)?;
         if ctrl == "cpuset" {
             inherit_cpuset(at, &dir)?;
         }
         dirs.push((ctrl.to_string(), dir));
+    }
+    let wants_hugetlb =
+        res.is_some_and(|r| r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()));
+    if wants_hugetlb && dir(&dirs, "hugetlb").is_none() {
+        if let Some(d) = hugetlb::hybrid_dir(rel)? {
+            dirs.push((UNIFIED.to_string(), d));
+        }
     }
     if let Some(res) = res {
         limits(&dirs, res)?;
@@ -71,7 +81,8 @@ fn dir<'a>(dirs: &'a [(String, PathBuf)], ctrl: &str) -> Option<&'a PathBuf> {
     dirs.iter().find(|(c, _)| c == ctrl).map(|(_, d)| d)
 }
 
-fn limits(dirs: &[(String, PathBuf)], res: &LinuxResources) -> Result<(), CgroupError> {
+/// Writes the limits of `res` to the controllers' directories.
+pub(super) fn limits(dirs: &[(String, PathBuf)], res: &LinuxResources) -> Result<(), CgroupError> {
     if let (Some(cpu), Some(d)) = (res.cpu(), dir(dirs, "cpu")) {
         if let Some(s) = cpu.shares() {
             write(&d.join("cpu.shares"), &s.to_string())?;
@@ -108,15 +119,14 @@ fn limits(dirs: &[(String, PathBuf)], res: &LinuxResources) -> Result<(), Cgroup
         }
     }
     if let (Some(pids), Some(d)) = (res.pids(), dir(dirs, "pids")) {
-        let limit = pids.limit();
-        write(
-            &d.join("pids.max"),
-            &if limit > 0 {
-                limit.to_string()
-            } else {
-                "max".into()
-            },
-        )?;
+        write(&d.join("pids.max"), &max_or(pids.limit()))?;
+    }
+    if let Some(h) = res.hugepage_limits().as_deref().filter(|h| !h.is_empty()) {
+        match (dir(dirs, "hugetlb"), dir(dirs, UNIFIED)) {
+            (Some(d), _) => hugetlb::limits(d, false, h)?,
+            (None, Some(d)) => hugetlb::limits(d, true, h)?,
+            (None, None) => tracing::warn!("{}", hugetlb::absent()),
+        }
     }
     Ok(())
 }

@@ -1,45 +1,32 @@
 //! cgroup v2: one directory in the unified hierarchy; controllers enabled from the
-//! root down where we may; limits in cpu.weight/cpu.max/memory.max/pids.max.
+//! root down where we may; limits in cpu.weight/cpu.max/memory.max/pids.max and
+//! hugetlb.<size>.max.
 
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
-use super::{own_cgroup, read, resolve, write, CgroupError, Stats};
+use super::{
+    enable_controllers, hugetlb, make_dir, max_or, own_cgroup, read, resolve, write, CgroupError,
+    Stats,
+};
 
 const ROOT: &str = "/sys/fs/cgroup";
+const CONTROLLERS: [&str; 5] = ["cpu", "cpuset", "memory", "pids", "hugetlb"];
 
 /// Makes the directory, enables controllers above it, writes the limits.
 pub(super) fn create(rel: &Path, res: Option<&LinuxResources>) -> Result<PathBuf, CgroupError> {
     let dir = resolve(Path::new(ROOT), &own_cgroup(""), rel);
-    std::fs::create_dir_all(&dir).map_err(|source| CgroupError::Io {
-        path: dir.clone(),
-        source,
-    })?;
-    let mut chain: Vec<&Path> = dir
-        .ancestors()
-        .skip(1)
-        .take_while(|p| p.starts_with(ROOT))
-        .collect();
-    chain.reverse();
-    for d in chain {
-        let available = read(&d.join("cgroup.controllers")).unwrap_or_default();
-        let wanted: Vec<String> = available
-            .split_whitespace()
-            .filter(|c| ["cpu", "cpuset", "memory", "pids"].contains(c))
-            .map(|c| format!("+{c}"))
-            .collect();
-        if !wanted.is_empty() {
-            let _ = write(&d.join("cgroup.subtree_control"), &wanted.join(" "));
-        }
-    }
+    make_dir(&dir)?;
+    enable_controllers(Path::new(ROOT), &dir, &CONTROLLERS);
     if let Some(res) = res {
         limits(&dir, res)?;
     }
     Ok(dir)
 }
 
-fn limits(d: &Path, res: &LinuxResources) -> Result<(), CgroupError> {
+/// Writes the limits of `res` to the container's directory `d`.
+pub(super) fn limits(d: &Path, res: &LinuxResources) -> Result<(), CgroupError> {
     if let Some(cpu) = res.cpu() {
         if let Some(s) = cpu.shares() {
             let weight = 1 + (s.saturating_sub(2) * 9999) / 262_142;
@@ -62,10 +49,7 @@ fn limits(d: &Path, res: &LinuxResources) -> Result<(), CgroupError> {
     }
     if let Some(mem) = res.memory() {
         if let Some(l) = mem.limit() {
-            write(
-                &d.join("memory.max"),
-                &if l > 0 { l.to_string() } else { "max".into() },
-            )?;
+            write(&d.join("memory.max"), &max_or(l))?;
             if let Some(s) = mem.swap() {
                 let swap = if s > 0 {
                     s.saturating_sub(l).to_string()
@@ -80,15 +64,14 @@ fn limits(d: &Path, res: &LinuxResources) -> Result<(), CgroupError> {
         }
     }
     if let Some(pids) = res.pids() {
-        let limit = pids.limit();
-        write(
-            &d.join("pids.max"),
-            &if limit > 0 {
-                limit.to_string()
-            } else {
-                "max".into()
-            },
-        )?;
+        write(&d.join("pids.max"), &max_or(pids.limit()))?;
+    }
+    if let Some(h) = res.hugepage_limits().as_deref().filter(|h| !h.is_empty()) {
+        if read(&d.join("cgroup.controllers")).is_some_and(|c| c.contains("hugetlb")) {
+            hugetlb::limits(d, true, h)?;
+        } else {
+            tracing::warn!("{}", hugetlb::absent());
+        }
     }
     Ok(())
 }

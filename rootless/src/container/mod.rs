@@ -1,5 +1,6 @@
 //! The runtime verbs on one container, one file each (`create.rs`, `start.rs`,
-//! `state.rs`, `kill.rs`, `delete.rs`, `exec.rs`, `run.rs`), over its state directory.
+//! `state.rs`, `kill.rs`, `delete.rs`, `exec.rs`, `run.rs`, `update.rs`), over its
+//! state directory.
 
 mod create;
 mod delete;
@@ -8,6 +9,7 @@ mod kill;
 mod run;
 mod start;
 mod state;
+mod update;
 
 use std::path::{Path, PathBuf};
 
@@ -104,6 +106,11 @@ impl Container {
     /// Resource usage read from the container's cgroups.
     pub fn stats(&self) -> crate::cgroups::Stats {
         self.state.cgroup.stats()
+    }
+
+    /// The container's cgroups (to update limits or read the OOM-kill count).
+    pub fn cgroup(&self) -> &crate::cgroups::Manager {
+        &self.state.cgroup
     }
 
     fn fifo(&self) -> PathBuf {

@@ -1,16 +1,21 @@
 //! The container's root filesystem, built inside its mount namespace by init:
-//! propagation, the spec's mounts, device nodes, `pivot_root`, masked and read-only
-//! paths, the read-only root, sysctls, hostname and domain name.
+//! propagation, the rootfs (bound, or under a user's overlay), the spec's mounts,
+//! device nodes, `pivot_root`, masked and read-only paths, the read-only root,
+//! sysctls, hostname and domain name.
 
 mod devices;
 mod mounts;
 mod options;
+mod overlay;
 mod paths;
 mod pivot;
 
 use std::path::Path;
 
 use nix::mount::{mount, MsFlags};
+
+pub(crate) use overlay::Overlay;
+pub use overlay::{OVERLAY_LOWER, OVERLAY_UPPER, OVERLAY_WORK};
 
 use crate::process::SetupError;
 use crate::spec::Plan;
@@ -36,14 +41,17 @@ pub(crate) fn prepare(plan: &Plan, warn: Warn<'_>) -> Result<(), SetupError> {
     )
     .map_err(SetupError::sys("set propagation of /"))?;
     let root = &plan.rootfs;
-    mount(
-        Some(root),
-        root,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .map_err(SetupError::path("bind rootfs", root))?;
+    match &plan.overlay {
+        Some(overlay) => overlay.mount(root)?,
+        None => mount(
+            Some(root),
+            root,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(SetupError::path("bind rootfs", root))?,
+    }
     for m in plan.spec.mounts().as_deref().unwrap_or_default() {
         mounts::mount_one(plan, m, warn)?;
     }

@@ -64,6 +64,8 @@ pub struct Plan {
     pub(crate) namespaces: NsPlan,
     /// Whether the runtime runs as root in the initial user namespace.
     pub privileged: bool,
+    /// The overlay to mount over the rootfs (`org.sifcri.overlay.*` annotations).
+    pub(crate) overlay: Option<crate::rootfs::Overlay>,
 }
 
 impl Plan {
@@ -89,6 +91,7 @@ impl Plan {
         let privileged = crate::userns::privileged();
         let namespaces = NsPlan::from_spec(&spec, privileged)?;
         validate_uts(&spec, &namespaces)?;
+        let overlay = crate::rootfs::Overlay::from_spec(&spec)?;
         if let Some(seccomp) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
             crate::seccomp::compile(seccomp)
                 .map_err(|e| invalid("linux.seccomp", e.to_string()))?;
@@ -99,6 +102,7 @@ impl Plan {
             rootfs,
             namespaces,
             privileged,
+            overlay,
         })
     }
 

@@ -1,12 +1,15 @@
-//! `sifcri oci`: glue to the `rootless` library, one small function per verb.
+//! `sifcri oci`: glue to the `rootless` library, one small function per verb
+//! (`bundle` holds `oci mount`/`oci umount`).
 
-use std::path::{Path, PathBuf};
+mod bundle;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use rootless::{Container, CreateOptions, ExecOptions};
 
-use crate::cli::oci::{CreateArgs, ExecArgs, ListArgs, OciArgs, OciCommand};
+use crate::cli::oci::{CreateArgs, ExecArgs, ListArgs, OciArgs, OciCommand, UpdateArgs};
 
 /// rootless errors already carry their cause in their message: hand anyhow the text
 /// only, so `{:#}` does not print the cause twice.
@@ -53,8 +56,9 @@ pub fn run(args: OciArgs) -> anyhow::Result<ExitCode> {
         OciCommand::Run(a) => exit_code(Container::run(&create_options(root, a)).flat()?),
         OciCommand::List(a) => list(&root, &a)?,
         OciCommand::Exec(a) => exec(&root, a)?,
-        OciCommand::Mount(a) => mount_bundle(&a.image, &a.bundle)?,
-        OciCommand::Umount(a) => umount_bundle(&a.bundle)?,
+        OciCommand::Mount(a) => bundle::mount(&a.image, &a.bundle)?,
+        OciCommand::Umount(a) => bundle::umount(&a.bundle)?,
+        OciCommand::Update(a) => update(&root, &a)?,
     };
     Ok(code)
 }
@@ -125,6 +129,22 @@ fn exec(root: &std::path::Path, a: ExecArgs) -> anyhow::Result<ExitCode> {
     Ok(exit_code(rootless::wait_code(pid).flat()?))
 }
 
+fn update(root: &std::path::Path, a: &UpdateArgs) -> anyhow::Result<ExitCode> {
+    let text = if a.resources.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("read resources from stdin")?
+    } else {
+        std::fs::read_to_string(&a.resources)
+            .with_context(|| format!("read {}", a.resources.display()))?
+    };
+    let resources: rootless::oci_spec::runtime::LinuxResources = serde_json::from_str(&text)
+        .context("invalid resources JSON (runtime spec linux.resources)")?;
+    Container::load(root, &a.id)
+        .flat()?
+        .update(&resources)
+        .flat()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn parse_user(text: &str) -> anyhow::Result<(u32, Option<u32>)> {
     let (uid, gid) = text
         .split_once(':')
@@ -137,53 +157,4 @@ fn parse_user(text: &str) -> anyhow::Result<(u32, Option<u32>)> {
         .transpose()
         .with_context(|| format!("--user {text:?}: gid must be a number"))?;
     Ok((uid, gid))
-}
-
-/// `oci mount`: the image at BUNDLE/rootfs through `crate::mount`, plus a default config.
-fn mount_bundle(image: &Path, bundle: &Path) -> anyhow::Result<ExitCode> {
-    let privileged = nix::unistd::geteuid().is_root();
-    let rootfs = bundle.join("rootfs");
-    std::fs::create_dir_all(&rootfs).with_context(|| format!("create {}", rootfs.display()))?;
-    let req = crate::mount::MountRequest {
-        image: image.to_path_buf(),
-        partition: None,
-        // An ordinary user may mount overlayfs only inside a user namespace, where a
-        // later `oci create` could not see it: users get the image read-only.
-        overlay: privileged.then(|| bundle.join("upper")),
-        dir: rootfs.clone(),
-        threads: fusefs::mount::default_threads(),
-        command: Vec::new(),
-    };
-    crate::mount::mount(&req, crate::mount::Mode::Background)?;
-    let runscript = rootfs.join(".singularity.d/runscript");
-    let args = if runscript.exists() {
-        "/.singularity.d/runscript"
-    } else {
-        "/bin/sh"
-    };
-    let spec = rootless::default_spec(vec![args.to_string()], !privileged);
-    let written = serde_json::to_vec_pretty(&spec)
-        .map_err(anyhow::Error::from)
-        .and_then(|json| {
-            std::fs::write(bundle.join("config.json"), json).context("write config.json")
-        });
-    if let Err(e) = written {
-        let _ = crate::mount::umount(&rootfs, false);
-        return Err(e);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `oci umount`: unmounts BUNDLE/rootfs and removes what `oci mount` added.
-fn umount_bundle(bundle: &Path) -> anyhow::Result<ExitCode> {
-    crate::mount::umount(&bundle.join("rootfs"), false)?;
-    for dir in ["rootfs", "upper", ".upper.work"] {
-        let path = bundle.join(dir);
-        if path.exists() {
-            std::fs::remove_dir_all(&path).with_context(|| format!("remove {}", path.display()))?;
-        }
-    }
-    let config = bundle.join("config.json");
-    std::fs::remove_file(&config).with_context(|| format!("remove {}", config.display()))?;
-    Ok(ExitCode::SUCCESS)
 }
