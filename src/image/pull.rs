@@ -132,6 +132,7 @@ fn pull_sif(
         repo_digests: names.1,
         sif_digest: id.to_string(),
         config: None,
+        layers: Vec::new(),
     };
     store.commit(&file, rec)
 }
@@ -163,8 +164,12 @@ fn pull_oci(
     let tmp = store.temp_dir()?;
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     for (i, l) in m.layers.iter().enumerate() {
+        let kept = store.layer_blob(&l.digest()?, l.size, |partial| {
+            fetch(client, r, l, partial, opts)
+        })?;
+        // A link of our own: a concurrent gc may remove the kept blob.
         let p = tmp.path().join(format!("layer{i}"));
-        fetch(client, r, l, &p, opts)?;
+        std::fs::hard_link(&kept, &p).map_err(|e| Error::io("linking", &p, e))?;
         files.push((l.digest.clone(), p));
     }
     let stage = tmp.path().join("stage");
@@ -187,6 +192,7 @@ fn pull_oci(
         repo_digests: names.1,
         sif_digest: sif_digest.to_string(),
         config: config_json,
+        layers: m.layers.iter().map(|l| l.digest.clone()).collect(),
     };
     store.commit(&out, rec)
 }
@@ -200,7 +206,7 @@ fn fetch(
 ) -> Result<(), Error> {
     let short = d.digest.get(7..19).unwrap_or(&d.digest);
     opts.progress.start(short, d.size);
-    let res = client.blob_to_file(r, d, dest, &opts.auth, &|n| opts.progress.advance(n));
+    let res = client.blob_resume_to_file(r, d, dest, &opts.auth, &|n| opts.progress.advance(n));
     opts.progress.finish();
     res
 }

@@ -101,8 +101,28 @@ impl Client {
         auth: &Auth,
         progress: &dyn Fn(u64),
     ) -> Result<(), Error> {
-        let res = self.blob_attempts(r, d, dest, auth, progress);
+        let res = self.blob_attempts(r, d, dest, false, auth, progress);
         if res.is_err() {
+            let _ = std::fs::remove_file(dest);
+        }
+        res
+    }
+
+    /// Like [`Client::blob_to_file`], but continues a partial `dest` left by an
+    /// earlier (perhaps killed) process with a `Range` request, and keeps it when the
+    /// registry stays unreachable so that a later pull resumes again. A wrong size or
+    /// digest removes it.
+    pub fn blob_resume_to_file(
+        &self,
+        r: &Reference,
+        d: &Descriptor,
+        dest: &Path,
+        auth: &Auth,
+        progress: &dyn Fn(u64),
+    ) -> Result<(), Error> {
+        let res = self.blob_attempts(r, d, dest, true, auth, progress);
+        if matches!(res, Err(ref e) if !matches!(e, Error::Unreachable { .. } | Error::Registry { .. }))
+        {
             let _ = std::fs::remove_file(dest);
         }
         res
@@ -113,6 +133,7 @@ impl Client {
         r: &Reference,
         d: &Descriptor,
         dest: &Path,
+        resume: bool,
         auth: &Auth,
         progress: &dyn Fn(u64),
     ) -> Result<(), Error> {
@@ -120,11 +141,18 @@ impl Client {
         let digest = d.digest()?;
         let mut file = OpenOptions::new()
             .create(true)
-            .truncate(true)
+            .truncate(!resume)
             .read(true)
             .write(true)
             .open(dest)
             .map_err(|e| Error::io("creating", dest, e))?;
+        let had = file.metadata().map_or(0, |m| m.len());
+        if had > d.size {
+            file.set_len(0)
+                .map_err(|e| Error::io("truncating", dest, e))?;
+        } else if had > 0 {
+            progress(had);
+        }
         let mut last = None;
         for _ in 0..BLOB_ATTEMPTS {
             let have = file

@@ -31,6 +31,7 @@ impl Store {
             repo_digests: Vec::new(),
             sif_digest: digest.to_string(),
             config: None,
+            layers: Vec::new(),
         };
         self.commit(&copy, rec)
     }

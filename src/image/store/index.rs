@@ -42,6 +42,9 @@ pub struct ImageRecord {
     /// The OCI image config (JSON), for converted images and images pulled with one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<serde_json::Value>,
+    /// Digests of the layer blobs kept in the store for it (converted images).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<String>,
 }
 
 /// All records, by id.

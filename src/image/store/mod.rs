@@ -7,6 +7,7 @@
 //! ROOT/tmp/<name>/       work dirs of running pulls, each flocked via <name>.lock;
 //!                        unlocked ones (interrupted pulls) removed at open
 //! ROOT/locks/<hex>.lock  per-reference pull locks (coalesce pulls across processes)
+//! ROOT/blobs/            layer blobs kept for later pulls, partial downloads (blobs.rs)
 //! ```
 //!
 //! Input: SIF files made by the pull/convert code or imported by the user. Output:
@@ -14,6 +15,7 @@
 //! `&self` and the store is `Send + Sync`, so a daemon shares one in an `Arc` and
 //! calls it from `tokio::task::spawn_blocking`.
 
+mod blobs;
 mod fsutil;
 mod import;
 mod index;
@@ -41,7 +43,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating) a store at `root` and removes what interrupted pulls left.
     pub fn open(root: &Path) -> Result<Store, Error> {
-        for sub in ["sifs", "tmp", "locks"] {
+        for sub in ["sifs", "tmp", "locks", "blobs/sha256", "blobs/partial"] {
             let p = root.join(sub);
             fs::create_dir_all(&p).map_err(|e| Error::io("creating", &p, e))?;
         }
@@ -170,12 +172,12 @@ impl Store {
         Ok((bytes, inodes))
     }
 
-    /// Deletes SIF files no record points at; returns how many.
+    /// Deletes SIF files and kept layer blobs no record points at; returns how many.
     pub fn gc(&self) -> Result<usize, Error> {
         let _guard = FileLock::acquire(&self.index.lock)?;
         let index = self.index.read()?;
         let dir = self.root.join("sifs");
-        let mut removed = 0;
+        let mut removed = self.gc_blobs(&index);
         for entry in fs::read_dir(&dir)
             .map_err(|e| Error::io("listing", &dir, e))?
             .flatten()
