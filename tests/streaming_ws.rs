@@ -167,11 +167,11 @@ fn unmasked_frames_close_with_protocol_error_and_stop_the_command() {
     let url = h.exec("echo started; sleep 30", false, true);
     let (mut c, _) = ws_connect(&url, &[V4]);
     c.ping(b"are you there");
-    let mut saw_pong = false;
-    while let Some(m) = c.read() {
-        match m {
+    let (mut saw_pong, mut started) = (false, false);
+    while !(saw_pong && started) {
+        match c.read().expect("connection ended early") {
             WsIn::Pong(body) => saw_pong = body == b"are you there",
-            WsIn::Data(1, d) if d.starts_with(b"started") => break,
+            WsIn::Data(1, d) if d.starts_with(b"started") => started = true,
             _ => {}
         }
     }

@@ -134,31 +134,57 @@ impl Session {
     }
 }
 
+/// Most bytes of frames gathered into one write.
+const BATCH: usize = 256 * 1024;
+
+/// Writes frames in order; frames queued together go out in one write.
 async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out>) {
     let mut codec = HeaderCodec::new();
-    while let Some(out) = rx.recv().await {
-        let frame = match out {
-            Out::Reply(id) => match codec.encode(&[]) {
-                Ok(block) => Frame::SynReply {
-                    stream_id: id,
-                    flags: 0,
-                    block,
-                },
-                Err(_) => break,
-            },
-            Out::Data { id, fin, data } => Frame::Data {
-                stream_id: id,
-                flags: if fin { FLAG_FIN } else { 0 },
-                data,
-            },
-            Out::Frame(f) => f,
+    let mut buf = Vec::new();
+    while let Some(mut out) = rx.recv().await {
+        let last = loop {
+            let Some(frame) = to_frame(out, &mut codec) else {
+                break true;
+            };
+            buf.extend_from_slice(&frame.encode());
+            if matches!(frame, Frame::GoAway { .. }) {
+                break true;
+            }
+            match rx.try_recv() {
+                Ok(next) if buf.len() < BATCH => out = next,
+                Ok(next) => {
+                    if wr.write_all(&buf).await.is_err() {
+                        break true;
+                    }
+                    buf.clear();
+                    out = next;
+                }
+                Err(_) => break false,
+            }
         };
-        let goaway = matches!(frame, Frame::GoAway { .. });
-        if wr.write_all(&frame.encode()).await.is_err() || wr.flush().await.is_err() || goaway {
+        if wr.write_all(&buf).await.is_err() || wr.flush().await.is_err() || last {
             break;
         }
+        buf.clear();
     }
     let _ = wr.shutdown().await;
+}
+
+/// The frame for `out`; `None` when the header context failed (the session ends).
+fn to_frame(out: Out, codec: &mut HeaderCodec) -> Option<Frame> {
+    Some(match out {
+        Out::Reply(id) => Frame::SynReply {
+            stream_id: id,
+            flags: 0,
+            block: codec.encode(&[]).ok()?,
+        },
+        Out::Data { id, fin, data } => Frame::Data {
+            stream_id: id,
+            flags: if fin { FLAG_FIN } else { 0 },
+            data,
+        },
+        Out::Frame(f) => f,
+    })
 }
 
 struct Reader {

@@ -111,38 +111,65 @@ impl Conn {
     }
 }
 
+/// Most bytes of frames gathered into one write.
+const BATCH: usize = 256 * 1024;
+
+/// Writes messages in order; messages queued together go out in one write.
+/// Ends after a CLOSE.
 async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out>, b64: bool) {
-    while let Some(out) = rx.recv().await {
-        let (opcode, payload) = match out {
-            Out::Data(ch, data) if b64 => {
-                let mut p = vec![b'0'.wrapping_add(ch)];
-                p.extend(
-                    base64::engine::general_purpose::STANDARD
-                        .encode(data)
-                        .bytes(),
-                );
-                (frame::TEXT, p)
+    let mut buf = Vec::new();
+    while let Some(mut out) = rx.recv().await {
+        let last = loop {
+            let f = to_frame(out, b64);
+            buf.extend_from_slice(&f.encode());
+            if f.opcode == frame::CLOSE {
+                break true;
             }
-            Out::Data(ch, mut data) => {
-                data.insert(0, ch);
-                (frame::BINARY, data)
+            match rx.try_recv() {
+                Ok(next) if buf.len() < BATCH => out = next,
+                Ok(next) => {
+                    if wr.write_all(&buf).await.is_err() {
+                        break true;
+                    }
+                    buf.clear();
+                    out = next;
+                }
+                Err(_) => break false,
             }
-            Out::Pong(p) => (frame::PONG, p),
-            Out::Close(code) => (frame::CLOSE, code.to_be_bytes().to_vec()),
         };
-        let f = Frame {
-            fin: true,
-            opcode,
-            payload,
-        };
-        if wr.write_all(&f.encode()).await.is_err() || wr.flush().await.is_err() {
+        if wr.write_all(&buf).await.is_err() || wr.flush().await.is_err() || last {
             break;
         }
-        if opcode == frame::CLOSE {
-            break;
-        }
+        buf.clear();
     }
     let _ = wr.shutdown().await;
+}
+
+/// The frame for `out`: channel messages as binary (channel byte) or, in
+/// the base64 protocols, as text (channel digit, base64 data).
+fn to_frame(out: Out, b64: bool) -> Frame {
+    let (opcode, payload) = match out {
+        Out::Data(ch, data) if b64 => {
+            let mut p = vec![b'0'.wrapping_add(ch)];
+            p.extend(
+                base64::engine::general_purpose::STANDARD
+                    .encode(data)
+                    .bytes(),
+            );
+            (frame::TEXT, p)
+        }
+        Out::Data(ch, mut data) => {
+            data.insert(0, ch);
+            (frame::BINARY, data)
+        }
+        Out::Pong(p) => (frame::PONG, p),
+        Out::Close(code) => (frame::CLOSE, code.to_be_bytes().to_vec()),
+    };
+    Frame {
+        fin: true,
+        opcode,
+        payload,
+    }
 }
 
 #[cfg(test)]
