@@ -33,7 +33,8 @@ mod userns;
 pub use container::{wait_code, Container, CreateOptions, ExecOptions, Status};
 pub use error::Error;
 pub use image_config::{
-    apply_image_config, resolve_user, ImageConfigError, User, STOP_SIGNAL_ANNOTATION,
+    apply_image_config, resolve_user, resolve_user_in, ImageConfigError, User,
+    STOP_SIGNAL_ANNOTATION,
 };
 /// The runtime-spec types this crate speaks (`Spec`, `LinuxResources`), re-exported so
 /// callers use the same version.

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::Spec;
 use serde_json::{json, Value};
 
-pub use user::{resolve_user, User};
+pub use user::{resolve_user, resolve_user_in, User};
 
 /// The annotation the image spec names for `StopSignal`.
 pub const STOP_SIGNAL_ANNOTATION: &str = "org.opencontainers.image.stopSignal";

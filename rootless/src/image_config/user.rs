@@ -30,6 +30,21 @@ pub struct User {
 
 /// Resolves `spec` (empty: root) against the passwd and group files of `rootfs`.
 pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<User, ImageConfigError> {
+    if spec.is_empty() {
+        return Ok(User::default());
+    }
+    let passwd = read_in_root(rootfs, "etc/passwd")?;
+    let groups = read_in_root(rootfs, "etc/group")?;
+    resolve_user_in(spec, passwd.as_deref(), groups.as_deref())
+}
+
+/// Resolves `spec` against the text of an image's `/etc/passwd` and `/etc/group`
+/// (`None`: the image has no such file), for callers that read them another way.
+pub fn resolve_user_in(
+    spec: &str,
+    passwd: Option<&str>,
+    groups: Option<&str>,
+) -> Result<User, ImageConfigError> {
     let (user_part, group_part) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -37,8 +52,7 @@ pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<User, ImageConfigError>
     if user_part.is_empty() && group_part.is_none() {
         return Ok(User::default());
     }
-    let passwd = read_in_root(rootfs, "etc/passwd")?;
-    let entry = passwd.as_deref().and_then(|text| {
+    let entry = passwd.and_then(|text| {
         table(text, 7).find(|f| f[0] == user_part || user_part.parse::<u32>().ok() == id(f[2]))
     });
     let mut user = match (&entry, user_part.parse::<u32>()) {
@@ -53,17 +67,15 @@ pub fn resolve_user(spec: &str, rootfs: &Path) -> Result<User, ImageConfigError>
         },
         (None, Err(_)) => return Err(bad(spec, "no such user in the image's /etc/passwd")),
     };
-    let groups = read_in_root(rootfs, "etc/group")?;
     if let Some(g) = group_part.filter(|g| !g.is_empty()) {
         user.gid = match g.parse::<u32>() {
             Ok(gid) => gid,
             Err(_) => groups
-                .as_deref()
                 .and_then(|t| table(t, 4).find(|f| f[0] == g).and_then(|f| id(f[2])))
                 .ok_or_else(|| bad(spec, "no such group in the image's /etc/group"))?,
         };
     }
-    if let (Some(name), Some(text)) = (entry.as_ref().map(|f| f[0]), groups.as_deref()) {
+    if let (Some(name), Some(text)) = (entry.as_ref().map(|f| f[0]), groups) {
         user.additional_gids = member_of(text, name, user.gid);
     }
     Ok(user)
@@ -191,5 +203,14 @@ mod tests {
         std::os::unix::fs::symlink("/etc/shadow-of-host", d.path().join("etc/passwd")).unwrap();
         assert!(resolve_user("app", d.path()).is_err());
         assert_eq!(resolve_user("5", d.path()).unwrap().uid, 5);
+    }
+
+    #[test]
+    fn from_text_read_elsewhere() {
+        let passwd = "app:x:1000:1000::/:/bin/sh\n";
+        let user = resolve_user_in("app", Some(passwd), None).unwrap();
+        assert_eq!((user.uid, user.gid), (1000, 1000));
+        assert!(resolve_user_in("app", None, None).is_err());
+        assert_eq!(resolve_user_in("5:6", None, None).unwrap().gid, 6);
     }
 }
