@@ -1,7 +1,8 @@
 //! Security-context fields that need the image or the daemon's own privileges:
 //! `run_as_username` resolved through the image's /etc/passwd and /etc/group,
 //! `run_as_group` without a user refused, and privileged / "ALL" capabilities limited
-//! to what the daemon itself holds (root without CAP_SYS_RESOURCE can still run them).
+//! to what the daemon itself holds (root without CAP_SYS_RESOURCE can still run them),
+//! and privileged containers without seccomp.
 
 mod cri_common;
 
@@ -143,8 +144,13 @@ async fn user_names_groups_and_privileges() {
 
     // Whatever the daemon holds, and nothing it lacks, both for privileged and ADD ALL.
     let want = format!("CapEff:\t{}", own_permitted_caps());
+    // A privileged container runs unconfined even when it names a seccomp profile.
     let privileged = cri::LinuxContainerSecurityContext {
         privileged: true,
+        seccomp: Some(cri::SecurityProfile {
+            profile_type: cri::security_profile::ProfileType::RuntimeDefault as i32,
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let all = cri::LinuxContainerSecurityContext {
@@ -155,13 +161,9 @@ async fn user_names_groups_and_privileges() {
         ..Default::default()
     };
     for (name, sc) in [("privileged", privileged), ("all", all)] {
-        let out = output(
-            &mut c,
-            &pod,
-            config(name, "grep CapEff /proc/self/status", sc),
-        )
-        .await;
-        assert_eq!(out, std::slice::from_ref(&want), "{name}");
+        let script = "grep -E '^(CapEff|Seccomp):' /proc/self/status";
+        let out = output(&mut c, &pod, config(name, script, sc)).await;
+        assert_eq!(out, [want.clone(), "Seccomp:\t0".into()], "{name}");
     }
     let req = cri::RemovePodSandboxRequest {
         pod_sandbox_id: pod.0.clone(),

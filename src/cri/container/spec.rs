@@ -137,7 +137,8 @@ pub fn build(
         "maskedPaths": masked,
         "readonlyPaths": readonly,
     });
-    if let Some(seccomp) = seccomp(&sc)? {
+    // Privileged containers run unconfined, whatever profile they name (as containerd).
+    if let Some(seccomp) = seccomp(&sc)?.filter(|_| !sc.privileged) {
         linux["seccomp"] = seccomp;
     }
     Ok(json!({
