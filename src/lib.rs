@@ -18,3 +18,5 @@ pub mod shim;
 pub mod sif;
 pub mod state;
 pub mod streaming;
+#[allow(unsafe_code)]
+mod sys;

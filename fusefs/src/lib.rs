@@ -2,8 +2,7 @@
 //!
 //! The crate never parses SIF: it is handed a file, an offset and a length
 //! ([`Source`]). [`Squashfs`] reads the image lazily through bounded caches;
-//! [`SquashFuse`] serves it as a `fuser::Filesystem`. [`mod@write`] writes new images
-//! (used to convert OCI layers to SIF).
+//! [`SquashFuse`] serves it as a `fuser::Filesystem`.
 
 mod cache;
 mod fs;

@@ -10,6 +10,7 @@ mod error;
 mod images;
 mod info;
 mod runtime;
+mod stream;
 
 pub use error::Error;
 pub use runtime::Runtime;

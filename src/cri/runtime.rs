@@ -19,6 +19,7 @@ pub struct Runtime {
     config: Arc<Config>,
     pods: Arc<Pods>,
     containers: Arc<Containers>,
+    streams: super::stream::Urls,
 }
 
 impl Runtime {
@@ -28,7 +29,22 @@ impl Runtime {
             pods: Arc::new(Pods::open(&config.root, &config.state, cni(config))?),
             containers: Arc::new(Containers::open(&config.root, &config.state)?),
             config: Arc::new(config.clone()),
+            streams: Default::default(),
         })
+    }
+
+    /// What the streaming server calls to run exec, attach and port forwards.
+    pub fn stream_runtime(&self) -> Arc<dyn crate::streaming::StreamRuntime> {
+        Arc::new(super::stream::Backend::new(
+            self.containers.clone(),
+            self.pods.clone(),
+        ))
+    }
+
+    /// Serves Exec, Attach and PortForward with URLs of `server`.
+    pub fn with_streaming(mut self, server: crate::streaming::Server) -> Runtime {
+        self.streams = super::stream::Urls::new(server);
+        self
     }
 }
 
@@ -196,19 +212,28 @@ impl RuntimeService for Runtime {
         Err(Error::Unimplemented("update_container_resources").into())
     }
 
-    async fn exec(&self, _: Request<cri::ExecRequest>) -> Reply<cri::ExecResponse> {
-        Err(Error::Unimplemented("exec").into())
+    async fn exec(&self, req: Request<cri::ExecRequest>) -> Reply<cri::ExecResponse> {
+        let req = req.into_inner();
+        let _span = tracing::info_span!("Exec", container = req.container_id).entered();
+        let url = self.streams.exec(&self.containers, req)?;
+        Ok(Response::new(cri::ExecResponse { url }))
     }
 
-    async fn attach(&self, _: Request<cri::AttachRequest>) -> Reply<cri::AttachResponse> {
-        Err(Error::Unimplemented("attach").into())
+    async fn attach(&self, req: Request<cri::AttachRequest>) -> Reply<cri::AttachResponse> {
+        let req = req.into_inner();
+        let _span = tracing::info_span!("Attach", container = req.container_id).entered();
+        let url = self.streams.attach(&self.containers, req)?;
+        Ok(Response::new(cri::AttachResponse { url }))
     }
 
     async fn port_forward(
         &self,
-        _: Request<cri::PortForwardRequest>,
+        req: Request<cri::PortForwardRequest>,
     ) -> Reply<cri::PortForwardResponse> {
-        Err(Error::Unimplemented("port_forward").into())
+        let req = req.into_inner();
+        let _span = tracing::info_span!("PortForward", pod = req.pod_sandbox_id).entered();
+        let url = self.streams.port_forward(&self.pods, req)?;
+        Ok(Response::new(cri::PortForwardResponse { url }))
     }
 
     async fn checkpoint_container(

@@ -47,6 +47,12 @@ pub enum Error {
     /// The CRI services could not be set up.
     #[error(transparent)]
     Cri(#[from] crate::cri::Error),
+    /// The streaming server's address is not `HOST:PORT`.
+    #[error("streaming address {0:?} is not HOST:PORT")]
+    StreamingAddress(String),
+    /// The streaming server could not start.
+    #[error("streaming server: {0}")]
+    Streaming(#[from] crate::streaming::StreamingError),
 }
 
 /// Serves CRI as `config` says until asked to stop.
@@ -64,6 +70,7 @@ async fn run(config: Config) -> Result<(), Error> {
         make_dir(dir, mode)?;
     }
     let runtime = crate::cri::Runtime::new(&config)?;
+    let runtime = start_streaming(&config, runtime).await?;
     crate::network::hostport::restore(&config.root);
     let images = image_service(&config)?;
     let listener = listener::bind(&config.socket, config.socket_mode)?;
@@ -78,6 +85,24 @@ async fn run(config: Config) -> Result<(), Error> {
     let _ = std::fs::remove_file(&config.socket);
     tracing::info!("stopped");
     Ok(result?)
+}
+
+/// Starts the exec/attach streaming server on the configured address.
+async fn start_streaming(
+    config: &Config,
+    runtime: crate::cri::Runtime,
+) -> Result<crate::cri::Runtime, Error> {
+    let address = &config.streaming.address;
+    let addr = address
+        .parse()
+        .map_err(|_| Error::StreamingAddress(address.clone()))?;
+    let server_config = crate::streaming::ServerConfig {
+        addr,
+        ..Default::default()
+    };
+    let server = crate::streaming::Server::start(server_config, runtime.stream_runtime()).await?;
+    tracing::info!(address = %server.local_addr(), "serving exec, attach and port-forward streams");
+    Ok(runtime.with_streaming(server))
 }
 
 /// The ImageService over the store at the root directory.

@@ -8,7 +8,10 @@
 //!    overlay at `DIR/bundle/rootfs` (a background `sifcri mount` server);
 //! 2. creates the container with `rootless`, its stdout and stderr on pipes;
 //! 3. writes `ready PID` (or `error MESSAGE`) on the daemon's pipe and closes it;
-//! 4. copies the pipes to the CRI log file ([`log`]), reopening it on SIGUSR1;
+//! 4. copies the pipes (or the pty master, for a `tty` container) to the CRI log file
+//!    ([`log`]), reopening it on SIGUSR1, and serves attach clients on
+//!    `DIR/control.sock` ([`control`], [`wire`]): the output fanned out to them, their
+//!    input to the container's stdin (a pipe or the pty, as [`stdio`] planned), resizes;
 //! 5. reaps every child (it is a subreaper), and when init exits writes
 //!    `DIR/exit.json` atomically, deletes the container, unmounts the root
 //!    filesystem and exits.
@@ -16,8 +19,12 @@
 //! Starting the container (the exec fifo) and signalling it are done by the daemon
 //! through `rootless` directly.
 
+mod control;
 pub mod log;
+pub mod stdio;
+pub mod wire;
 
+use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -89,10 +96,10 @@ impl Shim {
             Err(_) => return 1,
         };
         match prepare(opts) {
-            Ok((pid, pipes)) => {
-                let _ = writeln!(&ready, "ready {pid}");
+            Ok(prepared) => {
+                let _ = writeln!(&ready, "ready {}", prepared.pid);
                 drop(ready);
-                monitor(opts, pid, pipes)
+                monitor(opts, prepared)
             }
             Err(e) => {
                 let _ = writeln!(&ready, "error {e}");
@@ -103,9 +110,20 @@ impl Shim {
     }
 }
 
-/// Mounts the root filesystem and creates the container; returns init's pid and the
-/// read ends of its stdout and stderr.
-fn prepare(opts: &ShimOptions) -> Result<(i32, [OwnedFd; 2]), String> {
+/// What [`prepare`] made: init's pid and the shim's ends of the container's stdio.
+struct Prepared {
+    pid: i32,
+    /// Read ends of stdout and stderr.
+    pipes: [OwnedFd; 2],
+    /// Write end of stdin (a pipe, or the pty master).
+    stdin: Option<File>,
+    /// The pty master of a `tty` container.
+    master: Option<File>,
+    plan: stdio::StdioPlan,
+}
+
+/// Mounts the root filesystem and creates the container with its stdio wired.
+fn prepare(opts: &ShimOptions) -> Result<Prepared, String> {
     nix::sys::prctl::set_child_subreaper(true).map_err(|e| format!("subreaper: {e}"))?;
     let rootfs = opts.dir.join("bundle/rootfs");
     std::fs::create_dir_all(&rootfs).map_err(|e| format!("create {}: {e}", rootfs.display()))?;
@@ -120,28 +138,54 @@ fn prepare(opts: &ShimOptions) -> Result<(i32, [OwnedFd; 2]), String> {
     crate::mount::mount(&req, crate::mount::Mode::Background).map_err(|e| e.to_string())?;
     let (out_r, out_w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
     let (err_r, err_w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
+    let plan = stdio::StdioPlan::load(&opts.dir);
+    let mut wiring = stdio::Wiring::new(plan, &opts.dir)?;
     let saved_err = nix::unistd::dup(std::io::stderr().as_fd()).map_err(|e| e.to_string())?;
     nix::unistd::dup2_stdout(&out_w).map_err(|e| format!("dup2: {e}"))?;
     nix::unistd::dup2_stderr(&err_w).map_err(|e| format!("dup2: {e}"))?;
     drop((out_w, err_w));
-    let created = rootless::Container::create(&rootless::CreateOptions {
-        root: opts.runtime_root.clone(),
-        id: opts.id.clone(),
-        bundle: opts.dir.join("bundle"),
-        ..Default::default()
+    let created = wiring.install_stdin().and_then(|()| {
+        rootless::Container::create(&rootless::CreateOptions {
+            root: opts.runtime_root.clone(),
+            id: opts.id.clone(),
+            bundle: opts.dir.join("bundle"),
+            console_socket: wiring.console_path(),
+            ..Default::default()
+        })
+        .map_err(|e| e.to_string())
     });
+    stdio::restore_stdin();
     // Our own fds 1 and 2 must not keep the container's pipes open.
     let null = std::fs::OpenOptions::new().write(true).open("/dev/null");
     if let Ok(null) = &null {
         let _ = nix::unistd::dup2_stdout(null);
     }
     let _ = nix::unistd::dup2_stderr(&saved_err);
-    let container = created.map_err(|e| e.to_string())?;
-    Ok((container.pid().unwrap_or(0), [out_r, err_r]))
+    let container = created?;
+    let master = wiring.take_master()?;
+    let stdin = match (&master, plan.stdin) {
+        (Some(m), true) => Some(m.try_clone().map_err(|e| format!("dup the pty: {e}"))?),
+        _ => wiring.stdin_write.take(),
+    };
+    Ok(Prepared {
+        pid: container.pid().unwrap_or(0),
+        pipes: [out_r, err_r],
+        stdin,
+        master,
+        plan,
+    })
 }
 
-/// Copies the logs and waits for init; returns the shim's exit status.
-fn monitor(opts: &ShimOptions, init: i32, pipes: [OwnedFd; 2]) -> u8 {
+/// Copies the logs, serves attach clients and waits for init; returns the shim's
+/// exit status.
+fn monitor(opts: &ShimOptions, prepared: Prepared) -> u8 {
+    let Prepared {
+        pid: init,
+        pipes,
+        stdin,
+        master,
+        plan,
+    } = prepared;
     let mut set = SigSet::empty();
     for s in [Signal::SIGCHLD, Signal::SIGUSR1, Signal::SIGTERM] {
         set.add(s);
@@ -154,12 +198,21 @@ fn monitor(opts: &ShimOptions, init: i32, pipes: [OwnedFd; 2]) -> u8 {
             log::LogFile::discard()
         }
     };
+    let terminal = master.as_ref().and_then(|m| m.try_clone().ok());
+    let hub = control::Hub::new(stdin, plan.stdin_once, terminal);
+    let control = serve_control(opts, &hub);
     let [out, err] = pipes;
-    let copiers: Vec<_> = [(out, "stdout"), (err, "stderr")]
+    let mut sources = vec![
+        (File::from(out), wire::Kind::Stdout, "stdout"),
+        (File::from(err), wire::Kind::Stderr, "stderr"),
+    ];
+    sources.extend(master.map(|m| (m, wire::Kind::Stdout, "stdout")));
+    let copiers: Vec<_> = sources
         .into_iter()
-        .map(|(fd, stream)| {
+        .map(|(inner, kind, stream)| {
             let l = logfile.clone();
-            std::thread::spawn(move || l.copy(std::fs::File::from(fd), stream))
+            let hub = hub.clone();
+            std::thread::spawn(move || l.copy(control::Tee { inner, hub, kind }, stream))
         })
         .collect();
     let exit = wait_init(&set, init, &logfile);
@@ -169,6 +222,10 @@ fn monitor(opts: &ShimOptions, init: i32, pipes: [OwnedFd; 2]) -> u8 {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
+    if let Some(path) = control {
+        let _ = std::fs::remove_file(path);
+    }
+    hub.close();
     if let Ok(c) = rootless::Container::load(&opts.runtime_root, &opts.id) {
         let _ = c.delete(true);
     }
@@ -207,6 +264,24 @@ fn wait_init(set: &SigSet, init: i32, logfile: &log::LogFile) -> ExitRecord {
                 let _ = nix::sys::signal::kill(init, Signal::SIGKILL);
             }
             _ => {}
+        }
+    }
+}
+
+/// Binds `DIR/control.sock` and serves attach clients on it; returns its path.
+fn serve_control(opts: &ShimOptions, hub: &std::sync::Arc<control::Hub>) -> Option<PathBuf> {
+    let path = opts.dir.join(wire::CONTROL_SOCKET);
+    let dir = File::open(&opts.dir).ok()?;
+    let short = wire::short_path(&dir, wire::CONTROL_SOCKET);
+    let _ = std::fs::remove_file(&short);
+    match std::os::unix::net::UnixListener::bind(&short) {
+        Ok(l) => {
+            hub.serve(l);
+            Some(path)
+        }
+        Err(e) => {
+            eprintln!("sifcri shim: cannot serve {}: {e}", path.display());
+            None
         }
     }
 }

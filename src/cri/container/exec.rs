@@ -95,7 +95,7 @@ pub async fn exec_sync(
 
 /// SIGKILLs `root` and every descendant, found through /proc (children first is not
 /// needed: each is killed before anything can be reparented away from the tree).
-fn kill_tree(root: i32) {
+pub fn kill_tree(root: i32) {
     let mut parents: Vec<(i32, i32)> = Vec::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for e in entries.flatten() {

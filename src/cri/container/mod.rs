@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use proto::cri;
 
-pub use exec::exec_sync;
+pub use exec::{exec_sync, kill_tree};
 pub use record::ContainerRecord;
 
 use super::Error;
@@ -123,6 +123,7 @@ impl Containers {
         std::fs::create_dir_all(&bundle)
             .map_err(|e| Error::Internal(format!("create {}: {e}", bundle.display())))?;
         crate::state::save(&bundle.join("config.json"), &spec)?;
+        crate::shim::stdio::StdioPlan::from_config(&config).save(&dir)?;
         let pid = match self.spawn_shim(&id, &dir, &image.sif, log_path.as_deref()) {
             Ok(pid) => pid,
             Err(e) => {
