@@ -2,7 +2,8 @@
 //!
 //! The crate never parses SIF: it is handed a file, an offset and a length
 //! ([`Source`]). [`Squashfs`] reads the image lazily through bounded caches;
-//! [`SquashFuse`] serves it as a `fuser::Filesystem`.
+//! [`SquashFuse`] serves it as a `fuser::Filesystem`. [`mod@write`] writes new images
+//! (used to convert OCI layers to SIF).
 
 mod cache;
 mod fs;
