@@ -34,7 +34,8 @@ pub fn mount(image: &Path, bundle: &Path) -> anyhow::Result<ExitCode> {
         std::fs::write(bundle.join("config.json"), json).context("write config.json")
     });
     if let Err(e) = written {
-        let _ = crate::mount::umount(&rootfs, false);
+        // Undo: unmount, then remove what this call added (the bundle dir stays).
+        let _ = crate::mount::umount(&rootfs, false).map(|()| remove_added(bundle));
         return Err(e);
     }
     Ok(ExitCode::SUCCESS)
@@ -89,15 +90,21 @@ fn spec(
 /// `oci umount`: unmounts BUNDLE/rootfs and removes what `oci mount` added.
 pub fn umount(bundle: &Path) -> anyhow::Result<ExitCode> {
     crate::mount::umount(&bundle.join("rootfs"), false)?;
+    remove_added(bundle)?;
+    let config = bundle.join("config.json");
+    std::fs::remove_file(&config).with_context(|| format!("remove {}", config.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Removes the directories `oci mount` adds to a bundle (once unmounted).
+fn remove_added(bundle: &Path) -> anyhow::Result<()> {
     for dir in ["rootfs", "upper", ".upper.work"] {
         let path = bundle.join(dir);
         if path.exists() {
             remove_tree(&path)?;
         }
     }
-    let config = bundle.join("config.json");
-    std::fs::remove_file(&config).with_context(|| format!("remove {}", config.display()))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `remove_dir_all`, after making directories writable and searchable where the first
