@@ -99,6 +99,15 @@ fn spdy_port_forward_errors_without_a_pod() {
     let (e, d) = open_port_pair(&mut c, 0, 1);
     let got = until_closed(&mut c, &[e, d]);
     assert!(String::from_utf8_lossy(&got[&e]).contains("invalid port"));
+    // A second error stream for the same requestID is refused on itself.
+    let first = c.open(&[("streamType", "error"), ("port", "80"), ("requestID", "9")]);
+    let second = c.open(&[("streamType", "error"), ("port", "80"), ("requestID", "9")]);
+    let got = until_closed(&mut c, &[second]);
+    assert!(String::from_utf8_lossy(&got[&second]).contains("already open"));
+    assert!(
+        !got.contains_key(&first),
+        "the first one still waits for its pair"
+    );
     // An exec token is no port-forward URL, and a remote-command version is refused.
     let url = h
         .exec("true", false, false)

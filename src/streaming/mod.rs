@@ -11,6 +11,7 @@
 
 mod netns;
 mod portforward;
+mod portforward_spdy;
 mod remotecommand;
 mod server;
 pub mod spdy;

@@ -1,33 +1,21 @@
-//! Port forwarding (`portforward.k8s.io`), over SPDY here and over WebSocket
-//! in [`super::ws`]: for each forwarded connection the client opens a data
-//! stream and an error stream, paired by their `requestID` header, the data
-//! stream carrying the `port` header. The runtime connects to the port inside
-//! the pod ([`StreamRuntime::port_forward`]); bytes are copied both ways; a
-//! failure is written as text on the error stream; both streams are closed
-//! when the pod's side and the client's side are done.
+//! Port forwarding (`portforward.k8s.io`), what SPDY (`portforward_spdy`)
+//! and WebSocket (`ws::portforward`) share: the request a URL stands for and
+//! the forward itself — the runtime connects to the port inside the pod
+//! ([`StreamRuntime::port_forward`]), bytes are copied both ways, and a
+//! failure becomes the text for the error stream.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
-use super::remotecommand::output;
-use super::spdy::{headers, Session, SpdyStream};
 use super::StreamRuntime;
 
 /// The SPDY subprotocol of port forwarding.
 pub const PORTFORWARD_PROTOCOL: &str = "portforward.k8s.io";
 
-/// How long half of a stream pair waits for the other half.
-const PAIR_WAIT: Duration = Duration::from_secs(30);
-
 /// How long one direction of a forward may go on once the other has ended.
 const LINGER: Duration = Duration::from_secs(1);
-
-/// The most stream halves waiting for their pair at once.
-const MAX_PENDING: usize = 128;
 
 /// A port-forward request, as the PortForward RPC carries it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -93,97 +81,4 @@ pub(crate) async fn forward(
         r = both => r.map_err(|e| fail(&e)),
         _ = gone.wait_for(|g| *g) => Ok(()),
     }
-}
-
-/// One half of a pair, waiting for the other.
-struct Half {
-    since: Instant,
-    stream: SpdyStream,
-}
-
-/// Serves port forwarding on a SPDY session until the client goes.
-pub(crate) async fn serve_spdy(
-    mut session: Session,
-    req: PortForwardRequest,
-    rt: Arc<dyn StreamRuntime>,
-) {
-    let mut pending: HashMap<String, Half> = HashMap::new();
-    while let Some(stream) = session.accept().await {
-        let Some(id) = request_id(&stream) else {
-            tracing::debug!(stream = stream.id, "port-forward stream of unknown type");
-            continue;
-        };
-        pending.retain(|_, h| h.since.elapsed() < PAIR_WAIT);
-        let Some(other) = pending.remove(&id) else {
-            if pending.len() < MAX_PENDING {
-                let since = Instant::now();
-                pending.insert(id, Half { since, stream });
-            }
-            continue;
-        };
-        let (data, error) = if is_type(&stream, "data") {
-            (stream, other.stream)
-        } else {
-            (other.stream, stream)
-        };
-        tokio::spawn(pair(
-            data,
-            error,
-            req.pod_id.clone(),
-            rt.clone(),
-            session.gone(),
-        ));
-    }
-}
-
-/// Forwards one connection: a data stream and its error stream.
-async fn pair(
-    data: SpdyStream,
-    error: SpdyStream,
-    pod_id: String,
-    rt: Arc<dyn StreamRuntime>,
-    gone: watch::Receiver<bool>,
-) {
-    let port = headers::get(&data.headers, "port").and_then(|p| p.parse::<u16>().ok());
-    let result = match port {
-        Some(port @ 1..) => {
-            let mut pumps = Vec::new();
-            let to_client = output(data.tx.clone(), &mut pumps);
-            let r = forward(&*rt, &pod_id, port, data.rx, to_client, gone).await;
-            for p in pumps {
-                let _ = p.await;
-            }
-            r
-        }
-        _ => {
-            let _ = data.tx.close().await;
-            let port = headers::get(&data.headers, "port").unwrap_or("");
-            Err(format!("invalid port {port:?}"))
-        }
-    };
-    if let Err(text) = result {
-        tracing::debug!(%pod_id, error = %text, "port forward failed");
-        let _ = error.tx.write(text.as_bytes()).await;
-    }
-    let _ = error.tx.close().await;
-}
-
-fn is_type(s: &SpdyStream, t: &str) -> bool {
-    headers::get(&s.headers, "streamtype") == Some(t)
-}
-
-/// The pair key: the `requestID` header, or for clients too old to send one
-/// the stream id (error) or the id minus 2 (data), as the kubelet guesses.
-fn request_id(s: &SpdyStream) -> Option<String> {
-    let fallback = if is_type(s, "error") {
-        s.id
-    } else if is_type(s, "data") {
-        s.id.checked_sub(2)?
-    } else {
-        return None;
-    };
-    Some(match headers::get(&s.headers, "requestid") {
-        Some(id) if !id.is_empty() => id.to_string(),
-        _ => fallback.to_string(),
-    })
 }

@@ -12,7 +12,8 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
-use super::portforward::{self, PORTFORWARD_PROTOCOL};
+use super::portforward::PORTFORWARD_PROTOCOL;
+use super::portforward_spdy;
 use super::remotecommand::{self, PROTOCOLS};
 use super::server::Pending;
 use super::spdy::Session;
@@ -100,7 +101,7 @@ pub(crate) fn spdy(req: Request<Incoming>, pending: Pending, rt: Arc<dyn StreamR
                     tracing::warn!(error = %e, "streaming request failed");
                 }
             }
-            Pending::PortForward(req) => portforward::serve_spdy(session, req, rt).await,
+            Pending::PortForward(req) => portforward_spdy::serve_spdy(session, req, rt).await,
         }
     });
     let mut r = switching("SPDY/3.1");

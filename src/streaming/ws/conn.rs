@@ -1,7 +1,7 @@
 //! A kubelet channel connection over WebSocket (the `wsstream` model): every
 //! message starts with a channel number (a byte, or an ASCII digit in the
 //! base64 protocols), the rest is that channel's data. A reader task
-//! ([`super::reader`]) joins fragments, answers PING and CLOSE and routes
+//! (`reader.rs`) joins fragments, answers PING and CLOSE and routes
 //! data to per-channel receivers; a writer task here sends channel messages
 //! in order.
 
