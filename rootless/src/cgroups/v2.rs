@@ -1,6 +1,6 @@
 //! cgroup v2: one directory in the unified hierarchy; controllers enabled from the
 //! root down where we may; limits in cpu.weight/cpu.max/memory.max/pids.max and
-//! hugetlb.<size>.max.
+//! `hugetlb.<size>.max`.
 
 use std::path::{Path, PathBuf};
 
