@@ -9,6 +9,7 @@ mod options;
 mod overlay;
 mod paths;
 mod pivot;
+mod propagation;
 
 use std::path::Path;
 
@@ -41,6 +42,9 @@ pub(crate) fn prepare(plan: &Plan, warn: Warn<'_>) -> Result<(), SetupError> {
     )
     .map_err(SetupError::sys("set propagation of /"))?;
     let root = &plan.rootfs;
+    if prop_flags.contains(MsFlags::MS_SHARED) {
+        propagation::parent_private(root)?;
+    }
     match &plan.overlay {
         Some(overlay) => overlay.mount(root)?,
         None => mount(

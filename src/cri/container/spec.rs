@@ -137,6 +137,14 @@ pub fn build(
         "maskedPaths": masked,
         "readonlyPaths": readonly,
     });
+    // A bidirectional mount needs the container's mounts to stay peers of the host's.
+    if config
+        .mounts
+        .iter()
+        .any(|m| m.propagation == cri::MountPropagation::PropagationBidirectional as i32)
+    {
+        linux["rootfsPropagation"] = json!("rshared");
+    }
     // Privileged containers run unconfined, whatever profile they name (as containerd).
     if let Some(seccomp) = seccomp(&sc)?.filter(|_| !sc.privileged) {
         linux["seccomp"] = seccomp;
