@@ -156,3 +156,38 @@ fn sif_bundle_from_image_config() {
         umount_clean(&env, mode, &bundle);
     }
 }
+
+#[test]
+fn image_config_naming_an_unknown_user_fails_cleanly() {
+    if !can_mount() {
+        return;
+    }
+    let image_config = json!({"config": {"Cmd": ["/bin/sh"], "User": "ghost"}});
+    for mode in modes() {
+        let env = Env::new(mode);
+        let sif = make_sif(env.path(), |_| {}, Some(&image_config));
+        let bundle = bundle_dir(&env, mode);
+        let _guard = MountGuard(bundle.join("rootfs"));
+        let out = env.oci(&["mount", sif.to_str().unwrap(), bundle.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{mode:?}: mount with an unknown user succeeded"
+        );
+        assert!(
+            stderr.contains("\"ghost\"") && stderr.contains("no such user"),
+            "{stderr}"
+        );
+        let left: Vec<_> = std::fs::read_dir(&bundle)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "{mode:?}: left in the bundle: {left:?}");
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(
+            !mounts.contains(bundle.to_str().unwrap()),
+            "{mode:?}: mount left behind"
+        );
+    }
+}
