@@ -43,7 +43,11 @@ struct FsInner {
     image: Squashfs,
     root_ino: u32,
     root_ref: InodeRef,
+    /// Numbers handed to the kernel, for images without an export table.
     inodes: InodeMap,
+    /// The image has an export table: it maps numbers to inodes (through the bounded
+    /// metadata cache), so `inodes` stays empty.
+    exportable: bool,
     /// The kernel opens files without asking us (`FUSE_NO_OPEN_SUPPORT`).
     zero_message_open: AtomicBool,
     /// The kernel opens directories without asking us (`FUSE_NO_OPENDIR_SUPPORT`).
@@ -60,12 +64,14 @@ impl SquashFuse {
     pub fn new(image: Squashfs) -> Self {
         let root_ref = InodeRef(image.superblock().root_inode);
         let root_ino = image.root().map(|r| r.ino).unwrap_or(1);
+        let exportable = image.superblock().is_exportable();
         Self {
             inner: Arc::new(FsInner {
                 image,
                 root_ino,
                 root_ref,
                 inodes: InodeMap::new(),
+                exportable,
                 zero_message_open: AtomicBool::new(false),
                 zero_message_opendir: AtomicBool::new(false),
                 file_lookups: AtomicU64::new(0),
@@ -105,9 +111,10 @@ impl SquashFuse {
         found.ok_or_else(|| Error::NotFound(format!("node {node}")))
     }
 
-    /// Remembers where inode `inode` lives, before its node id is handed to the kernel.
+    /// Remembers where inode `inode` lives, before its node id is handed to the kernel
+    /// (unless the export table knows).
     fn remember(&self, inode: &Inode) {
-        if inode.ino != self.inner.root_ino {
+        if inode.ino != self.inner.root_ino && !self.inner.exportable {
             self.inner.inodes.insert(inode.ino, inode.inode_ref);
         }
     }

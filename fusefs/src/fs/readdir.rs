@@ -6,11 +6,11 @@ use std::os::unix::ffi::OsStrExt;
 
 use fuser::{FileType, Generation, INodeNo, ReplyDirectory, ReplyDirectoryPlus};
 
-use super::attr::{file_attr, file_type};
 use std::sync::atomic::Ordering::Relaxed;
 
+use super::attr::{errno, file_attr, file_type};
 use super::{SquashFuse, TTL};
-use crate::squashfs::Inode;
+use crate::squashfs::{DirEntry, Error, Inode};
 
 /// File lookups between two listings that make the next listing a readdirplus.
 const STAT_WALK_LOOKUPS: u64 = 4;
@@ -27,41 +27,55 @@ impl SquashFuse {
         }
     }
 
-    pub(super) fn readdir_reply(&self, node: u64, offset: u64, mut reply: ReplyDirectory) {
-        let dir = tryr!(reply, self.resolve(node));
-        let listing = tryr!(reply, self.image().read_dir(&dir));
+    /// Hands `.`, `..` and then (when `entries`) the listing of directory `node`,
+    /// from position `offset` on, to `add` with the offset of the next entry, until
+    /// `add` answers true (the reply is full). Both kinds of listing walk through here.
+    fn walk(
+        &self,
+        node: u64,
+        offset: u64,
+        entries: bool,
+        mut add: impl FnMut(u64, &OsStr, Slot<'_>) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        let dir = self.resolve(node)?;
+        let listing = self.image().read_dir(&dir)?;
         let start = usize::try_from(offset).unwrap_or(usize::MAX);
         let dots = [
             (node, &b"."[..]),
             (self.parent_node(&dir, node), &b".."[..]),
         ];
         for (i, (n, name)) in dots.into_iter().enumerate().skip(start) {
-            if reply.add(
-                INodeNo(n),
-                i as u64 + 1,
-                FileType::Directory,
-                OsStr::from_bytes(name),
-            ) {
-                return reply.ok();
+            if add(i as u64 + 1, OsStr::from_bytes(name), Slot::Dot(n, &dir))? {
+                return Ok(());
             }
         }
-        for (i, e) in listing
-            .entries()
-            .iter()
-            .enumerate()
-            .skip(start.saturating_sub(2))
-        {
+        if !entries {
+            return Ok(());
+        }
+        let skip = start.saturating_sub(2);
+        for (i, e) in listing.entries().iter().enumerate().skip(skip) {
             let name = OsStr::from_bytes(listing.name(e));
-            if reply.add(
-                INodeNo(self.node_id(e.ino)),
-                i as u64 + 3,
-                file_type(e.kind),
-                name,
-            ) {
+            if add(i as u64 + 3, name, Slot::Entry(e))? {
                 break;
             }
         }
-        reply.ok();
+        Ok(())
+    }
+
+    pub(super) fn readdir_reply(&self, node: u64, offset: u64, mut reply: ReplyDirectory) {
+        let listed = self.walk(node, offset, true, |next, name, slot| {
+            Ok(match slot {
+                Slot::Dot(n, _) => reply.add(INodeNo(n), next, FileType::Directory, name),
+                Slot::Entry(e) => {
+                    let n = INodeNo(self.node_id(e.ino));
+                    reply.add(n, next, file_type(e.kind), name)
+                }
+            })
+        });
+        match listed {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(errno(&e)),
+        }
     }
 
     /// Whether files were looked up since the last listing began (`ls -l`, `find -ls`,
@@ -74,46 +88,35 @@ impl SquashFuse {
     }
 
     pub(super) fn readdirplus_reply(&self, node: u64, offset: u64, mut reply: ReplyDirectoryPlus) {
-        let dir = tryr!(reply, self.resolve(node));
-        let listing = tryr!(reply, self.image().read_dir(&dir));
-        let start = usize::try_from(offset).unwrap_or(usize::MAX);
-        let dots = [
-            (node, &b"."[..]),
-            (self.parent_node(&dir, node), &b".."[..]),
-        ];
-        for (i, (n, name)) in dots.into_iter().enumerate().skip(start) {
+        // A fresh listing without a stat walk going on answers only `.` and `..`: the
+        // kernel then lists the rest with plain readdir.
+        let entries = offset != 0 || self.stat_walk();
+        let listed = self.walk(node, offset, entries, |next, name, slot| {
             // The kernel does not instantiate `.`/`..` from readdirplus; attrs are informative.
-            let attr = file_attr(&dir, n);
-            if reply.add(
-                INodeNo(n),
-                i as u64 + 1,
-                OsStr::from_bytes(name),
-                &TTL,
-                &attr,
-                Generation(0),
-            ) {
-                return reply.ok();
+            let (n, attr, inode) = match slot {
+                Slot::Dot(n, dir) => (n, file_attr(dir, n), None),
+                Slot::Entry(e) => {
+                    let inode = self.image().entry_inode(e)?;
+                    let n = self.node_id(inode.ino);
+                    (n, file_attr(&inode, n), Some(inode))
+                }
+            };
+            let full = reply.add(INodeNo(n), next, name, &TTL, &attr, Generation(0));
+            if let (false, Some(inode)) = (full, inode) {
+                self.remember(&inode);
             }
+            Ok(full)
+        });
+        match listed {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(errno(&e)),
         }
-        if offset == 0 && !self.stat_walk() {
-            // Only `.` and `..`: the kernel lists the rest with plain readdir.
-            return reply.ok();
-        }
-        for (i, e) in listing
-            .entries()
-            .iter()
-            .enumerate()
-            .skip(start.saturating_sub(2))
-        {
-            let inode = tryr!(reply, self.image().entry_inode(e));
-            let n = self.node_id(inode.ino);
-            let attr = file_attr(&inode, n);
-            let name = OsStr::from_bytes(listing.name(e));
-            if reply.add(INodeNo(n), i as u64 + 3, name, &TTL, &attr, Generation(0)) {
-                break;
-            }
-            self.remember(&inode);
-        }
-        reply.ok();
     }
+}
+
+/// What [`SquashFuse::walk`] hands out: `.` or `..` (node id, and the directory
+/// listed), or an entry of the listing.
+enum Slot<'a> {
+    Dot(u64, &'a Inode),
+    Entry(&'a DirEntry),
 }
