@@ -23,7 +23,7 @@ use std::path::PathBuf;
 pub use direct::{mount_direct, mount_fd, open_device};
 pub use fusermount::{mount_fusermount, unmount_fusermount};
 pub use options::MountOptions;
-pub use server::{default_threads, limit_malloc_arenas, Server};
+pub use server::{default_threads, limit_malloc_arenas, Forked, Server};
 
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -81,6 +81,9 @@ pub enum MountError {
     /// The FUSE session failed (handshake or request loop).
     #[error("fuse session failed")]
     Session(#[source] io::Error),
+    /// The server process could not be forked (or had more than one thread).
+    #[error("cannot fork the mount server")]
+    Fork(#[source] nix::Error),
 }
 
 /// How a mount was made, so that it is undone the same way.

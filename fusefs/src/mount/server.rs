@@ -5,7 +5,7 @@
 //! in a user namespace), and a `fuser::Filesystem`. fuser gives each worker its own
 //! clone of the descriptor (`FUSE_DEV_IOC_CLONE`), so requests are read in parallel.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use fuser::{Config, Filesystem, Session, SessionACL};
 
@@ -14,6 +14,8 @@ use super::MountError;
 /// A FUSE connection whose INIT handshake is done: the mount is ready.
 pub struct Server<FS: Filesystem> {
     session: Session<FS>,
+    /// The connection's descriptor number (owned by `session`).
+    fd: RawFd,
 }
 
 impl<FS: Filesystem> std::fmt::Debug for Server<FS> {
@@ -33,9 +35,10 @@ impl<FS: Filesystem> Server<FS> {
         let mut config = Config::default();
         config.n_threads = Some(threads.max(1));
         config.clone_fd = true;
+        let raw = fd.as_raw_fd();
         let session = Session::from_fd(filesystem, fd, SessionACL::All, config)
             .map_err(MountError::Session)?;
-        Ok(Server { session })
+        Ok(Server { session, fd: raw })
     }
 
     /// Serves requests until the filesystem is unmounted (the workers then read
@@ -43,6 +46,39 @@ impl<FS: Filesystem> Server<FS> {
     pub fn run(self) -> Result<(), MountError> {
         self.session.run().map_err(MountError::Session)
     }
+
+    /// Forks the process: the child gets the server (to [`Server::run`]), the parent
+    /// the child's pid (its copy of the connection is closed). The mount is already
+    /// ready, so the parent may return at once, as squashfuse's does.
+    ///
+    /// The child keeps what a re-exec would keep: descriptors marked close-on-exec
+    /// are closed there, except the connection and `keep` (the filesystem's own, such
+    /// as its image file). It must serve and exit, never return into its caller's
+    /// code, which would find those descriptors gone.
+    ///
+    /// Refused unless the process has a single thread: a fork copies only the calling
+    /// thread, and locks held by the others would stay locked in the child.
+    pub fn fork(self, keep: &[RawFd]) -> Result<Forked<FS>, MountError> {
+        match crate::sys::fork_single_threaded() {
+            Ok(nix::unistd::ForkResult::Child) => {
+                let mut all = keep.to_vec();
+                all.push(self.fd);
+                crate::sys::close_cloexec_except(&all);
+                Ok(Forked::Child(self))
+            }
+            Ok(nix::unistd::ForkResult::Parent { child }) => Ok(Forked::Parent(child)),
+            Err(e) => Err(MountError::Fork(e)),
+        }
+    }
+}
+
+/// The two sides of [`Server::fork`].
+#[derive(Debug)]
+pub enum Forked<FS: Filesystem> {
+    /// In the child: the server to run.
+    Child(Server<FS>),
+    /// In the parent: the child's pid.
+    Parent(nix::unistd::Pid),
 }
 
 /// Caps the process's glibc malloc arenas at `n` (see `crate::sys`): for a process
