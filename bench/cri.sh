@@ -70,8 +70,13 @@ stop() { # stop PID: SIGTERM, wait up to 10 s, SIGKILL
   for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
   kill -9 "$1" 2>/dev/null || true
 }
-leftovers() { # processes still running this run's copy of the binary
-  for p in /proc/[0-9]*; do [ "$(readlink "$p/exe" 2>/dev/null)" = "$S" ] && echo "${p#/proc/}"; done
+leftovers() { # processes running this run's copy of the binary or naming its temp dir
+  local p
+  for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" != $$ ] || continue
+    if [ "$(readlink "$p/exe" 2>/dev/null)" = "$S" ] ||
+      tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF "$W/"; then echo "${p#/proc/}"; fi
+  done
 }
 cleanup() {
   set +e
@@ -80,7 +85,7 @@ cleanup() {
   left=$(leftovers)
   if [ -n "$left" ]; then
     echo "bench: processes of this run left after the daemons stopped, killed:" >&2
-    for p in $left; do tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-100 >&2; echo >&2; kill "$p"; done
+    for p in $left; do tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | cut -c1-100 >&2; echo >&2; kill "$p"; done
     sleep 1; for p in $(leftovers); do kill -9 "$p"; done
   fi
   findmnt -rn -o TARGET | grep -E "^($W|$RUN)/" | sort -r | xargs -r -n1 umount -l
