@@ -36,8 +36,10 @@ REG=127.0.0.1:5000
 IMAGE=docker.io/library/busybox:latest
 ACCEPT=application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json
 ACCEPT=$ACCEPT,application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.list.v2+json
+# busybox-static, not busybox: installing Debian's dynamic busybox removes busybox-static,
+# whose /bin/busybox the tests copy into container root filesystems.
 need=()
-for p in docker-registry skopeo umoci busybox gcc libc6-dev containerd runc \
+for p in docker-registry skopeo umoci busybox-static gcc libc6-dev containerd runc \
   containernetworking-plugins iptables python3 curl; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
