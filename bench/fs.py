@@ -155,25 +155,33 @@ def peak_rss_kib(d):
     return int(m.group(1)) if m else None
 
 
+def loadavg():
+    return float(open("/proc/loadavg").read().split()[0])
+
+
 def bench(images, sifcri, runs, mnt):
+    """Every cell `runs` times; within a run the implementations take turns, in an
+    order that rotates from run to run, so load from elsewhere hits all of them."""
     res = {}  # (image, comp, metric, mode) -> {impl: [seconds]}
-    mem = {}  # (image, comp) -> {impl: KiB}
+    mem = {}  # (image, comp) -> {impl: [KiB]}
+    loads = []
     for (name, comp), base in images.items():
-        for impl in IMPLS:
-            for wl in WORKLOADS[name]:
-                for _ in range(runs):
+        for wl in WORKLOADS[name]:
+            for r in range(runs):
+                for impl in IMPLS[r % len(IMPLS):] + IMPLS[:r % len(IMPLS)]:
+                    loads.append(loadavg())
                     drop_caches()
                     mt = mount(impl, base, mnt, sifcri)
                     res.setdefault((name, comp, "mount", "cold"), {}).setdefault(impl, []).append(mt)
                     cold = run(wl, mnt)
                     if wl == "readall":
-                        mem.setdefault((name, comp), {})[impl] = peak_rss_kib(mnt)
+                        mem.setdefault((name, comp), {}).setdefault(impl, []).append(peak_rss_kib(mnt))
                     warm = run(wl, mnt)
                     umount(impl, mnt, sifcri)
                     res.setdefault((name, comp, wl, "cold"), {}).setdefault(impl, []).append(cold)
                     res.setdefault((name, comp, wl, "warm"), {}).setdefault(impl, []).append(warm)
-                print(f"bench: {name}-{comp} {impl} {wl} done", file=sys.stderr, flush=True)
-    return res, mem
+            print(f"bench: {name}-{comp} {wl} done (load {loadavg():.1f})", file=sys.stderr, flush=True)
+    return res, mem, loads
 
 
 def fmt(x):
@@ -184,14 +192,14 @@ def ratio(a, b):
     return "–" if not a or not b else f"{a / b:.2f}×"
 
 
-def report(res, mem, runs, command, images):
+def report(res, mem, loads, runs, command, images):
     med = lambda v: statistics.median(v) if v else None
     out = []
-    out.append("# Benchmarks\n")
-    out.append("## Filesystem: `sifcri mount` vs squashfuse_ll vs the kernel's squashfs\n")
     out.append(f"Command: `{command}`  ")
+    out.append(f"Load average (1 min) at the start of each cell: median {statistics.median(loads):.1f}, "
+               f"min {min(loads):.1f}, max {max(loads):.1f}.  ")
     out.append(f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, kernel {os.uname().release}, "
-               f"{os.cpu_count()} CPUs, {runs} runs per cell, medians. sifcri release build, "
+               f"{os.cpu_count()} CPUs, {runs} runs per cell (implementations interleaved), medians. sifcri release build, "
                f"{IMPLS[1]} {subprocess.run(['dpkg-query','-W','-f=${Version}','squashfuse'],capture_output=True,text=True).stdout}, "
                "kernel squashfs over a loop device (the ceiling; benchmark only).  ")
     out.append("Cold: caches dropped (`echo 3 > /proc/sys/vm/drop_caches`) and a fresh mount; warm: the same "
@@ -208,12 +216,13 @@ def report(res, mem, runs, command, images):
     for (name, comp, wl, mode), v in res.items():
         s, q, k = (med(v.get(i, [])) for i in IMPLS)
         out.append(f"| {name}-{comp} | {wl} | {mode} | {fmt(s)} | {fmt(q)} | {fmt(k)} | {ratio(s, q)} | {ratio(s, k)} |")
-    out.append("\nPeak RSS (VmHWM) of the serving process after a cold full read:\n")
+    out.append("\nPeak RSS (VmHWM) of the serving process after a cold full read, median:\n")
     out.append("| image | sifcri | squashfuse_ll |")
     out.append("|---|---|---|")
     for (name, comp), m in mem.items():
         f = lambda kib: "–" if kib is None else f"{kib/1024:.1f} MiB"
-        out.append(f"| {name}-{comp} | {f(m.get('sifcri'))} | {f(m.get('squashfuse_ll'))} |")
+        kib = lambda impl: med([k for k in m.get(impl, []) if k is not None])
+        out.append(f"| {name}-{comp} | {f(kib('sifcri'))} | {f(kib('squashfuse_ll'))} |")
     return "\n".join(out) + "\n"
 
 
@@ -224,16 +233,17 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--comps", default="gzip,zstd")
     ap.add_argument("--images", default="debian,small,large")
-    ap.add_argument("--out", default="docs/benchmarks.md")
+    ap.add_argument("--out", default="-", help="where the report (a section of docs/benchmarks.md) goes; - = stdout only")
     a = ap.parse_args()
     trees = make_trees(a.work, a.images.split(","))
     images = make_images(a.work, trees, a.sifcri, a.comps.split(","))
     mnt = os.path.join(a.work, "mnt")
     os.makedirs(mnt, exist_ok=True)
-    res, mem = bench(images, a.sifcri, a.runs, mnt)
+    res, mem, loads = bench(images, a.sifcri, a.runs, mnt)
     command = "bash bench/fs.sh " + " ".join(sys.argv[3:])
-    text = report(res, mem, a.runs, command.strip(), images)
-    open(a.out, "w").write(text)
+    text = report(res, mem, loads, a.runs, command.strip(), images)
+    if a.out != "-":
+        open(a.out, "w").write(text)
     print(text)
 
 

@@ -3,7 +3,9 @@
 # the kernel's squashfs driver over a loop device (the ceiling; benchmark only, never
 # used by sifcri), cold and warm, on the same images. Root only; not part of CI.
 #
-#   bash bench/fs.sh [--runs N] [--work DIR] [--out docs/benchmarks.md]
+#   bash bench/fs.sh [--runs N] [--work DIR] [--comps gzip,zstd] [--images debian,small,large] [--out FILE]
+#
+# Prints a section for docs/benchmarks.md (also written to FILE with --out).
 #
 # Needs: scripts/setup.sh, plus debootstrap (for the Debian rootfs image); the Debian
 # mirror is taken from this machine's apt sources at run time.
