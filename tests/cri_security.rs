@@ -2,7 +2,7 @@
 //! `run_as_username` resolved through the image's /etc/passwd and /etc/group,
 //! `run_as_group` without a user refused, and privileged / "ALL" capabilities limited
 //! to what the daemon itself holds (root without CAP_SYS_RESOURCE can still run them),
-//! and privileged containers without seccomp.
+//! privileged containers without seccomp, and recursive read-only mounts checked.
 
 mod cri_common;
 
@@ -165,6 +165,47 @@ async fn user_names_groups_and_privileges() {
         let out = output(&mut c, &pod, config(name, script, sc)).await;
         assert_eq!(out, [want.clone(), "Seccomp:\t0".into()], "{name}");
     }
+    // Recursive read-only mounts: advertised, and refused unless read-only and private.
+    let status = c
+        .status(cri::StatusRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let features = status.runtime_handlers[0].features.unwrap();
+    assert!(features.recursive_read_only_mounts);
+    let host = d.dir.path().join("rro");
+    std::fs::create_dir(&host).unwrap();
+    let rro = |readonly: bool, propagation: cri::MountPropagation| cri::Mount {
+        container_path: "/mnt".into(),
+        host_path: host.display().to_string(),
+        readonly,
+        recursive_read_only: true,
+        propagation: propagation as i32,
+        ..Default::default()
+    };
+    for m in [
+        rro(false, cri::MountPropagation::PropagationPrivate),
+        rro(true, cri::MountPropagation::PropagationHostToContainer),
+        rro(true, cri::MountPropagation::PropagationBidirectional),
+    ] {
+        let mut bad = config("rro", "true", Default::default());
+        bad.mounts = vec![m.clone()];
+        let req = cri::CreateContainerRequest {
+            pod_sandbox_id: pod.0.clone(),
+            config: Some(bad),
+            sandbox_config: Some(pod.1.clone()),
+        };
+        let err = c.create_container(req).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{m:?}: {err:?}");
+    }
+    let mut good = config(
+        "rro",
+        "touch /mnt/x 2>/dev/null || echo read-only",
+        Default::default(),
+    );
+    good.mounts = vec![rro(true, cri::MountPropagation::PropagationPrivate)];
+    assert_eq!(output(&mut c, &pod, good).await, ["read-only"]);
+
     let req = cri::RemovePodSandboxRequest {
         pod_sandbox_id: pod.0.clone(),
     };

@@ -11,7 +11,8 @@ use std::process::Command;
 use oci_common::{config, Env, Mode};
 use serde_json::json;
 
-/// A host directory bind-mounted onto itself and made rshared; unmounted on drop.
+/// A host mount (a directory bind-mounted onto itself and made rshared, or any mount
+/// handed in); unmounted on drop.
 struct SharedMount(std::path::PathBuf);
 
 impl SharedMount {
@@ -92,4 +93,47 @@ fn bidirectional_bind_mounts_reach_the_host() {
     assert!(is_mount_point(&seen));
     env.wait_status("prop", "stopped");
     assert_eq!(env.container_stdout("prop"), "x");
+}
+
+/// `rro`: the bind mount and every mount below it are read-only (a plain `ro` bind
+/// leaves submounts writable).
+#[test]
+fn recursive_read_only_bind_mounts() {
+    for mode in oci_common::modes() {
+        let env = Env::new(mode);
+        let host = env.path().join("host");
+        let sub = host.join("sub");
+        std::fs::create_dir_all(&sub).unwrap();
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "subtmp"])
+            .arg(&sub)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let _guard = SharedMount(sub.clone());
+        if mode == Mode::User {
+            oci_common::chown_to_user(&sub);
+        }
+        let mut cfg = config(
+            "touch /ro/sub/a 2>/dev/null && echo ro-sub-writable; \
+             touch /rro/sub/b 2>/dev/null || echo rro-sub-readonly; \
+             touch /rro/c 2>/dev/null || echo rro-readonly",
+        );
+        for (dest, opt) in [("/ro", "ro"), ("/rro", "rro")] {
+            std::fs::create_dir(env.bundle().join("rootfs").join(&dest[1..])).unwrap();
+            cfg["mounts"].as_array_mut().unwrap().push(json!({
+                "destination": dest, "type": "bind", "source": host,
+                "options": ["rbind", opt, "rprivate"]
+            }));
+        }
+        env.write_config(&cfg);
+        let out = env.run("rro");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            stdout,
+            "ro-sub-writable\nrro-sub-readonly\nrro-readonly\n",
+            "{mode:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

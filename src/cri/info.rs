@@ -37,7 +37,7 @@ pub fn status(config: &Config) -> cri::StatusResponse {
         runtime_handlers: vec![cri::RuntimeHandler {
             name: String::new(),
             features: Some(cri::RuntimeHandlerFeatures {
-                recursive_read_only_mounts: false,
+                recursive_read_only_mounts: mount_setattr_available(),
                 user_namespaces: false,
             }),
         }],
@@ -45,6 +45,20 @@ pub fn status(config: &Config) -> cri::StatusResponse {
             supplemental_groups_policy: false,
         }),
     }
+}
+
+/// Whether the kernel has mount_setattr(2) (Linux 5.12), which recursive read-only
+/// mounts (`rro`) need.
+fn mount_setattr_available() -> bool {
+    let Ok(uts) = nix::sys::utsname::uname() else {
+        return false;
+    };
+    let release = uts.release().to_string_lossy().into_owned();
+    let mut parts = release
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (5, 12)
 }
 
 /// The RuntimeConfig answer.

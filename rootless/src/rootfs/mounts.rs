@@ -2,6 +2,7 @@
 //! their flags and propagation, and filesystem mounts (proc, sysfs, tmpfs, devpts,
 //! mqueue, cgroup) with the unprivileged fallbacks the kernel forces on us.
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, MsFlags};
@@ -23,7 +24,7 @@ pub(crate) fn mount_one(plan: &Plan, m: &Mount, warn: Warn<'_>) -> Result<(), Se
         .unwrap_or(if opts.bind { "bind" } else { "" });
     if opts.bind || typ == "bind" {
         let source = m.source().clone().unwrap_or_default();
-        return bind(&source, &dest, &opts);
+        return bind(&source, &dest, &opts).and_then(|()| propagate(&dest, &opts));
     }
     create_target(&dest, false)?;
     let source = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
@@ -147,12 +148,22 @@ fn bind(source: &Path, dest: &Path, opts: &MountOptions) -> Result<(), SetupErro
     )
     .map_err(SetupError::path("bind mount", dest))?;
     let wanted = opts.flags & !MsFlags::MS_REMOUNT;
-    if wanted.is_empty() {
-        return Ok(());
+    if !wanted.is_empty() {
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | rec | wanted | locked_flags(dest);
+        mount(None::<&str>, dest, None::<&str>, flags, None::<&str>)
+            .map_err(SetupError::path("remount bind", dest))?;
     }
-    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | rec | wanted | locked_flags(dest);
-    mount(None::<&str>, dest, None::<&str>, flags, None::<&str>)
-        .map_err(SetupError::path("remount bind", dest))
+    if opts.recursive_readonly {
+        let fd = nix::fcntl::open(
+            dest,
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(SetupError::path("open", dest))?;
+        crate::sys::make_tree_readonly(fd.as_fd())
+            .map_err(SetupError::path("make recursively read-only (rro)", dest))?;
+    }
+    Ok(())
 }
 
 fn propagate(dest: &Path, opts: &MountOptions) -> Result<(), SetupError> {

@@ -1,4 +1,4 @@
-//! Mount options of the spec (`"ro"`, `"nosuid"`, `"rbind"`, `"mode=755"`) → mount flags,
+//! Mount options of the spec (`"ro"`, `"rro"`, `"nosuid"`, `"rbind"`, `"mode=755"`) → mount flags,
 //! propagation flags and the filesystem's data string.
 
 use nix::mount::MsFlags;
@@ -14,6 +14,8 @@ pub(crate) struct MountOptions {
     pub bind: bool,
     /// `rbind` was given.
     pub recursive: bool,
+    /// `rro`: read-only, and every mount below it too.
+    pub recursive_readonly: bool,
     /// Everything else, comma-joined, for the filesystem.
     pub data: Vec<String>,
 }
@@ -25,6 +27,7 @@ impl Default for MountOptions {
             propagation: MsFlags::empty(),
             bind: false,
             recursive: false,
+            recursive_readonly: false,
             data: Vec::new(),
         }
     }
@@ -43,6 +46,9 @@ impl MountOptions {
                 }
             } else if let Some(p) = propagation(opt) {
                 out.propagation |= p;
+            } else if opt == "rro" {
+                out.flags |= MsFlags::MS_RDONLY;
+                out.recursive_readonly = true;
             } else if opt == "bind" || opt == "rbind" {
                 out.bind = true;
                 out.recursive |= opt == "rbind";

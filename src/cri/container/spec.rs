@@ -95,6 +95,7 @@ pub fn build(
         .and_then(|c| c.get("config"))
         .cloned()
         .unwrap_or(json!({}));
+    check_mounts(config)?;
     let args = process_args(config, &image)?;
     let mut env: Vec<String> = strings(&image["Env"]);
     if !env.iter().any(|e| e.starts_with("PATH=")) {
@@ -261,6 +262,26 @@ fn namespaces(pod: &PodRecord, sc: &cri::LinuxContainerSecurityContext) -> Vec<V
     out
 }
 
+/// Refuses mount requests that cannot be honoured: a recursive read-only mount must be
+/// read-only and private (a mount propagated in later could not be made read-only).
+fn check_mounts(config: &cri::ContainerConfig) -> Result<(), String> {
+    for cm in config.mounts.iter().filter(|m| m.recursive_read_only) {
+        if !cm.readonly {
+            return Err(format!(
+                "mount {}: recursive_read_only needs readonly",
+                cm.container_path
+            ));
+        }
+        if cm.propagation != cri::MountPropagation::PropagationPrivate as i32 {
+            return Err(format!(
+                "mount {}: recursive_read_only needs private propagation",
+                cm.container_path
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn mounts(config: &cri::ContainerConfig, pod: &PodRecord, privileged: bool) -> Vec<Value> {
     let sys_opts = if privileged {
         vec!["nosuid", "noexec", "nodev"]
@@ -293,7 +314,9 @@ fn mounts(config: &cri::ContainerConfig, pod: &PodRecord, privileged: bool) -> V
             2 => "rshared",
             _ => "rprivate",
         });
-        if cm.readonly {
+        if cm.recursive_read_only {
+            opts.push("rro");
+        } else if cm.readonly {
             opts.push("ro");
         }
         m.push(json!({"destination": cm.container_path, "type": "bind", "source": cm.host_path, "options": opts}));
