@@ -10,7 +10,7 @@
 //! 3. writes `ready PID` (or `error MESSAGE`) on the daemon's pipe and closes it;
 //! 4. copies the pipes (or the pty master, for a `tty` container) to the CRI log file
 //!    ([`log`]), reopening it on SIGUSR1, and serves attach clients on
-//!    `DIR/control.sock` ([`control`], [`wire`]): the output fanned out to them, their
+//!    `DIR/control.sock` (`control`, [`wire`]): the output fanned out to them, their
 //!    input to the container's stdin (a pipe or the pty, as [`stdio`] planned), resizes;
 //! 5. reaps every child (it is a subreaper), and when init exits writes
 //!    `DIR/exit.json` atomically, deletes the container, unmounts the root

@@ -1,5 +1,5 @@
 //! The wire format of the shim's control socket (`DIR/control.sock`), spoken by the
-//! shim ([`super::control`]) and the daemon's attach (`crate::cri`).
+//! shim (`shim::control`) and the daemon's attach (`crate::cri`).
 //!
 //! Every message both ways is a frame: one kind byte, a big-endian `u32` length, the
 //! payload (at most [`MAX_FRAME`] bytes). The client's first frame is
