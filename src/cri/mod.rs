@@ -7,6 +7,7 @@
 mod container;
 pub mod ctl;
 mod error;
+mod events;
 mod images;
 mod info;
 mod runtime;

@@ -20,14 +20,21 @@ pub struct Runtime {
     pods: Arc<Pods>,
     containers: Arc<Containers>,
     streams: super::stream::Urls,
+    events: Arc<super::events::Events>,
 }
 
 impl Runtime {
     /// Loads the pod records and makes the service.
     pub fn new(config: &Config) -> Result<Runtime, Error> {
+        let pods = Arc::new(
+            Pods::open(&config.root, &config.state, cni(config))?
+                .with_cgroup_driver(config.cgroup_driver),
+        );
+        let containers = Arc::new(Containers::open(&config.root, &config.state)?);
         Ok(Runtime {
-            pods: Arc::new(Pods::open(&config.root, &config.state, cni(config))?),
-            containers: Arc::new(Containers::open(&config.root, &config.state)?),
+            events: super::events::Events::start(&pods, &containers),
+            pods,
+            containers,
             config: Arc::new(config.clone()),
             streams: Default::default(),
         })
@@ -153,9 +160,11 @@ impl RuntimeService for Runtime {
         need_id(&id, "pod sandbox")?;
         let span = tracing::info_span!("RemovePodSandbox", pod = id);
         let (pods, containers) = (self.pods.clone(), self.containers.clone());
+        let events = self.events.clone();
         blocking(span, move || {
             for c in containers.list(None).iter().filter(|c| c.pod_id == id) {
                 containers.remove(&c.id)?;
+                events.deleted(c, &pods, &containers);
             }
             pods.remove(&id)?;
             Ok(cri::RemovePodSandboxResponse {})
@@ -195,21 +204,29 @@ impl RuntimeService for Runtime {
         }))
     }
 
-    type GetContainerEventsStream =
-        tokio_stream::wrappers::ReceiverStream<Result<cri::ContainerEventResponse, Status>>;
+    type GetContainerEventsStream = super::events::EventStream;
 
     async fn get_container_events(
         &self,
         _: Request<cri::GetEventsRequest>,
     ) -> Reply<Self::GetContainerEventsStream> {
-        Err(Error::Unimplemented("get_container_events").into())
+        Ok(Response::new(self.events.subscribe()))
     }
 
     async fn update_container_resources(
         &self,
-        _: Request<cri::UpdateContainerResourcesRequest>,
+        req: Request<cri::UpdateContainerResourcesRequest>,
     ) -> Reply<cri::UpdateContainerResourcesResponse> {
-        Err(Error::Unimplemented("update_container_resources").into())
+        let req = req.into_inner();
+        need_id(&req.container_id, "container")?;
+        let span = tracing::info_span!("UpdateContainerResources", container = req.container_id);
+        let containers = self.containers.clone();
+        blocking(span, move || {
+            let linux = req.linux.unwrap_or_default();
+            containers.update_resources(&req.container_id, linux)?;
+            Ok(cri::UpdateContainerResourcesResponse {})
+        })
+        .await
     }
 
     async fn exec(&self, req: Request<cri::ExecRequest>) -> Reply<cri::ExecResponse> {
@@ -270,6 +287,7 @@ impl RuntimeService for Runtime {
         let span = tracing::info_span!("CreateContainer", pod = req.pod_sandbox_id, name);
         let (pods, containers) = (self.pods.clone(), self.containers.clone());
         let root = self.config.root.clone();
+        let events = self.events.clone();
         blocking(span, move || {
             let pod = pods.get(&req.pod_sandbox_id)?;
             if pod.state != crate::pod::PodState::Ready {
@@ -286,6 +304,7 @@ impl RuntimeService for Runtime {
             let image = images::resolve(&root, &image_name)?;
             let c = containers.create(&pod, config, image)?;
             tracing::info!(id = c.id, "container created");
+            events.created(&c.id, &pods, &containers);
             Ok(cri::CreateContainerResponse { container_id: c.id })
         })
         .await
@@ -298,9 +317,11 @@ impl RuntimeService for Runtime {
         let id = req.into_inner().container_id;
         need_id(&id, "container")?;
         let span = tracing::info_span!("StartContainer", container = id);
-        let containers = self.containers.clone();
+        let (pods, containers) = (self.pods.clone(), self.containers.clone());
+        let events = self.events.clone();
         blocking(span, move || {
             containers.start(&id)?;
+            events.started(&id, &pods, &containers);
             Ok(cri::StartContainerResponse {})
         })
         .await
@@ -329,9 +350,14 @@ impl RuntimeService for Runtime {
         let id = req.into_inner().container_id;
         need_id(&id, "container")?;
         let span = tracing::info_span!("RemoveContainer", container = id);
-        let containers = self.containers.clone();
+        let (pods, containers) = (self.pods.clone(), self.containers.clone());
+        let events = self.events.clone();
         blocking(span, move || {
+            let before = containers.get(&id).ok();
             containers.remove(&id)?;
+            if let Some(c) = before {
+                events.deleted(&c, &pods, &containers);
+            }
             Ok(cri::RemoveContainerResponse {})
         })
         .await

@@ -5,8 +5,10 @@
 //! Input: CRI pod configs from [`crate::cri`]. Output: [`PodRecord`]s. Blocking: call
 //! from a blocking thread. The map lock is never held while a command runs.
 
+pub mod cgroup;
 mod files;
 mod namespaces;
+mod pidns;
 mod record;
 mod verbs;
 
@@ -52,6 +54,9 @@ pub enum Error {
     /// A CNI plugin failed.
     #[error(transparent)]
     Network(#[from] crate::network::Error),
+    /// The pod's cgroup could not be made or removed.
+    #[error("pod cgroup: {0}")]
+    Cgroup(#[from] rootless::cgroups::CgroupError),
     /// Teardown failed in several places.
     #[error("teardown of pod {id} failed: {}", errors.join("; "))]
     Teardown {
@@ -86,6 +91,7 @@ impl Error {
 #[derive(Debug)]
 pub struct Pods {
     cni: crate::network::Cni,
+    cgroup_driver: crate::config::CgroupDriver,
     records: PathBuf,
     runtime: PathBuf,
     inner: Mutex<Inner>,

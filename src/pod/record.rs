@@ -39,13 +39,20 @@ pub struct PodRecord {
     pub state: PodState,
     /// The pod's runtime directory (pinned namespaces, resolv.conf, hostname).
     pub dir: PathBuf,
-    /// Pinned namespaces by kind (`net`, `ipc`, `uts`), absent where the host's is used.
+    /// Pinned namespaces by kind (`net`, `ipc`, `uts`, `pid`), absent where the host's
+    /// (or, for pid, a per-container one) is used.
     pub namespaces: Vec<(String, PathBuf)>,
     /// The pod IP from CNI, if any.
     pub ip: Option<String>,
     /// The CNI attachment (what DEL needs), while the network is up.
     #[serde(default)]
     pub network: Option<crate::network::Attachment>,
+    /// The pod's cgroup (absent in records older than pod cgroups).
+    #[serde(default)]
+    pub cgroup: Option<super::cgroup::PodCgroup>,
+    /// The process holding the pod's pid namespace (`NamespaceMode::POD`), if any.
+    #[serde(default)]
+    pub pid_holder: Option<i32>,
 }
 
 impl PodRecord {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use proto::cri;
 
-use super::{files, namespaces, record, Error, Inner, PodRecord, PodState, Pods};
+use super::{files, namespaces, pidns, record, Error, Inner, PodRecord, PodState, Pods};
 
 impl Pods {
     /// Loads the records under `root/pods`; pods whose namespaces are gone (a reboot
@@ -23,10 +23,17 @@ impl Pods {
         }
         Ok(Pods {
             cni,
+            cgroup_driver: crate::config::CgroupDriver::Cgroupfs,
             records,
             runtime,
             inner: std::sync::Mutex::new(inner),
         })
+    }
+
+    /// Names pod cgroups for `driver` (cgroupfs unless told).
+    pub fn with_cgroup_driver(mut self, driver: crate::config::CgroupDriver) -> Pods {
+        self.cgroup_driver = driver;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -63,7 +70,20 @@ impl Pods {
         let dir = self.runtime.join(&id);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("create pod directory", &dir, e))?;
         let options = record::namespace_options(&config);
-        let made = namespaces::create(&dir, &config, &options).and_then(|pinned| {
+        let mut holder = None;
+        let made = namespaces::create(&dir, &config, &options).and_then(|mut pinned| {
+            if options.pid == cri::NamespaceMode::Pod as i32 {
+                match pidns::create(&dir) {
+                    Ok((pid, file)) => {
+                        holder = Some(pid);
+                        pinned.push(("pid".to_owned(), file));
+                    }
+                    Err(e) => {
+                        namespaces::release(&pinned);
+                        return Err(e);
+                    }
+                }
+            }
             let sysctls = config
                 .linux
                 .as_ref()
@@ -75,12 +95,22 @@ impl Pods {
             match rest {
                 Ok(()) => Ok(pinned),
                 Err(e) => {
-                    namespaces::release(&pinned);
+                    pidns::release_all(&pinned, holder);
                     Err(e)
                 }
             }
         });
-        let pinned = match made {
+        let made =
+            made.and_then(
+                |pinned| match super::cgroup::create(&config, self.cgroup_driver, &id) {
+                    Ok(cg) => Ok((pinned, cg)),
+                    Err(e) => {
+                        pidns::release_all(&pinned, holder);
+                        Err(e)
+                    }
+                },
+            );
+        let (pinned, cgroup) = match made {
             Ok(p) => p,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&dir);
@@ -97,12 +127,17 @@ impl Pods {
             namespaces: pinned,
             ip: None,
             network: None,
+            cgroup: Some(cgroup),
+            pid_holder: holder,
         };
         let attached = self.attach(&mut pod);
         let saved = attached.and_then(|()| Ok(crate::state::save(&self.record_path(&id), &pod)?));
         if let Err(e) = saved {
             let _ = self.detach(&mut pod);
-            namespaces::release(&pod.namespaces);
+            pidns::release_all(&pod.namespaces, pod.pid_holder);
+            if let Some(cg) = &pod.cgroup {
+                super::cgroup::remove(cg);
+            }
             let _ = std::fs::remove_dir_all(&pod.dir);
             return Err(e);
         }
@@ -136,7 +171,7 @@ impl Pods {
         };
         let mut errors: Vec<String> = self.detach(&mut pod);
         errors.extend(
-            namespaces::release(&pod.namespaces)
+            pidns::release_all(&pod.namespaces, pod.pid_holder)
                 .into_iter()
                 .map(|e| e.to_string()),
         );
@@ -147,6 +182,7 @@ impl Pods {
             });
         }
         pod.namespaces.clear();
+        pod.pid_holder = None;
         pod.state = PodState::NotReady;
         crate::state::save(&self.record_path(id), &pod)?;
         self.lock().pods.insert(id.to_owned(), pod);
@@ -159,6 +195,10 @@ impl Pods {
             return Ok(());
         };
         self.stop(id)?;
+        let errors = pod.cgroup.as_ref().map(super::cgroup::remove);
+        if let Some(e) = errors.and_then(|e| e.into_iter().next()) {
+            return Err(e);
+        }
         match std::fs::remove_dir_all(&pod.dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(Error::io("remove pod directory", &pod.dir, e))

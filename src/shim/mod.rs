@@ -59,6 +59,9 @@ pub struct ExitRecord {
     pub finished_at: i64,
     /// Killed by this signal, if so.
     pub signal: Option<i32>,
+    /// The kernel's OOM killer killed a process of the container.
+    #[serde(default)]
+    pub oom_killed: bool,
 }
 
 /// The monitor's entry points.
@@ -215,7 +218,7 @@ fn monitor(opts: &ShimOptions, prepared: Prepared) -> u8 {
             std::thread::spawn(move || l.copy(control::Tee { inner, hub, kind }, stream))
         })
         .collect();
-    let exit = wait_init(&set, init, &logfile);
+    let mut exit = wait_init(&set, init, &logfile);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     for c in copiers {
         while !c.is_finished() && std::time::Instant::now() < deadline {
@@ -227,6 +230,12 @@ fn monitor(opts: &ShimOptions, prepared: Prepared) -> u8 {
     }
     hub.close();
     if let Ok(c) = rootless::Container::load(&opts.runtime_root, &opts.id) {
+        // Read before delete: the cgroup goes with it.
+        exit.oom_killed = c.cgroup().oom_kills() > 0;
+        // In a pod-wide pid namespace init's death does not end its children.
+        for p in c.cgroup().pids() {
+            let _ = nix::sys::signal::kill(p, Signal::SIGKILL);
+        }
         let _ = c.delete(true);
     }
     cleanup_rootfs(opts);
@@ -291,6 +300,7 @@ fn record(exit_code: i32, signal: Option<i32>) -> ExitRecord {
         exit_code,
         finished_at: crate::state::now_nanos(),
         signal,
+        oom_killed: false,
     }
 }
 

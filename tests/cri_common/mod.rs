@@ -233,6 +233,42 @@ impl Drop for Daemon {
         for m in mounts_under(self.dir.path()) {
             let _ = nix::mount::umount2(&m, nix::mount::MntFlags::MNT_DETACH);
         }
+        pod_leftovers(self);
+    }
+}
+
+/// Kills the pid namespace holders and removes the cgroups of pods a test left.
+fn pod_leftovers(d: &Daemon) {
+    let records = std::fs::read_dir(d.root().join("pods"))
+        .map(|r| r.flatten().map(|e| e.path()).collect::<Vec<_>>())
+        .unwrap_or_default();
+    for rec in records {
+        let Ok(bytes) = std::fs::read(&rec) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            continue;
+        };
+        if let Some(h) = v["pid_holder"].as_i64().filter(|h| *h > 1) {
+            let children = std::fs::read_to_string(format!("/proc/{h}/task/{h}/children"));
+            let pids = children.unwrap_or_default();
+            for p in pids
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .chain([h as i32])
+            {
+                let pid = nix::unistd::Pid::from_raw(p);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+        let cg = &v["cgroup"];
+        if cg["owned"].as_bool() == Some(true) {
+            let v1 = cg["manager"]["v1"].as_array().cloned().unwrap_or_default();
+            let dirs = v1.iter().filter_map(|e| e[1].as_str().map(PathBuf::from));
+            for dir in dirs.chain(cg["manager"]["v2"].as_str().map(PathBuf::from)) {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
     }
 }
 

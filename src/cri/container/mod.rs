@@ -7,6 +7,7 @@
 
 mod exec;
 mod record;
+mod resources;
 mod spec;
 mod stats;
 mod user;
@@ -113,9 +114,9 @@ impl Containers {
         }
         let mut config = config;
         user::resolve(&mut config, &image.sif, image.config.as_ref())?;
-        let spec =
-            spec::build(&config, pod, image.config.as_ref()).map_err(Error::InvalidArgument)?;
         let id = crate::state::new_id();
+        let spec = spec::build(&config, pod, image.config.as_ref(), &id)
+            .map_err(Error::InvalidArgument)?;
         let dir = self.runtime.join(&id);
         let log_path = (!config.log_path.is_empty() && !pod.config.log_directory.is_empty())
             .then(|| Path::new(&pod.config.log_directory).join(&config.log_path));

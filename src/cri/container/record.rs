@@ -48,6 +48,7 @@ impl ContainerRecord {
             exit_code: LOST_EXIT_CODE,
             finished_at: self.started_at.max(self.created_at),
             signal: None,
+            oom_killed: false,
         }))
     }
 
@@ -98,10 +99,10 @@ impl ContainerRecord {
         let exit = self.exit();
         let (finished_at, exit_code, reason) = match &exit {
             Some(e) => {
-                let reason = if e.exit_code == 0 {
-                    "Completed"
-                } else {
-                    "Error"
+                let reason = match (e.oom_killed, e.exit_code) {
+                    (true, _) => "OOMKilled",
+                    (false, 0) => "Completed",
+                    (false, _) => "Error",
                 };
                 (e.finished_at, e.exit_code, reason.to_owned())
             }
@@ -127,8 +128,18 @@ impl ContainerRecord {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             image_id: self.image_id.clone(),
+            resources: self.resources(),
             ..Default::default()
         }
+    }
+
+    /// The resources asked for at create or by the last UpdateContainerResources.
+    pub fn resources(&self) -> Option<cri::ContainerResources> {
+        let linux = self.config.linux.as_ref()?.resources.clone()?;
+        Some(cri::ContainerResources {
+            linux: Some(linux),
+            windows: None,
+        })
     }
 
     /// Whether the container passes a ListContainers filter.

@@ -2,7 +2,7 @@
 //! env, working dir, user), the pod's namespaces joined by path, the standard mounts
 //! plus the pod's resolv.conf/hostname/hosts and the CRI mounts, and the security
 //! context (privileged, capabilities, read-only root, no_new_privs, masked and
-//! read-only paths, seccomp).
+//! read-only paths, seccomp), and the cgroup and resources ([`super::resources`]).
 //!
 //! Input: the CRI config, the pod record and the image's OCI config (env, entrypoint,
 //! cmd, working dir). Output: JSON for `rootless`, which validates it again.
@@ -85,6 +85,7 @@ pub fn build(
     config: &cri::ContainerConfig,
     pod: &PodRecord,
     image_config: Option<&Value>,
+    id: &str,
 ) -> Result<Value, String> {
     let sc = config
         .linux
@@ -150,14 +151,16 @@ pub fn build(
     if let Some(seccomp) = seccomp(&sc)?.filter(|_| !sc.privileged) {
         linux["seccomp"] = seccomp;
     }
-    Ok(json!({
+    let mut spec = json!({
         "ociVersion": "1.0.2",
         "process": process,
         "root": {"path": "rootfs", "readonly": sc.readonly_rootfs},
         "mounts": mounts(config, pod, sc.privileged),
         "linux": linux,
         "annotations": {"io.kubernetes.cri.sandbox-id": pod.id},
-    }))
+    });
+    super::resources::apply(&mut spec, config, pod, id);
+    Ok(spec)
 }
 
 fn process_args(config: &cri::ContainerConfig, image: &Value) -> Result<Vec<String>, String> {
@@ -252,12 +255,14 @@ fn namespaces(pod: &PodRecord, sc: &cri::LinuxContainerSecurityContext) -> Vec<V
             out.push(json!({"type": oci, "path": path}));
         }
     }
-    let host_pid = sc
-        .namespace_options
-        .as_ref()
-        .is_some_and(|o| o.pid == cri::NamespaceMode::Node as i32);
-    if !host_pid {
-        out.push(json!({"type": "pid"}));
+    // Kubelet repeats the pod's pid mode in each container's options (default POD).
+    let mode = sc.namespace_options.as_ref().map_or(0, |o| o.pid);
+    match (cri::NamespaceMode::try_from(mode), pod.namespace("pid")) {
+        (Ok(cri::NamespaceMode::Node), _) => {}
+        (Ok(cri::NamespaceMode::Pod), Some(path)) => {
+            out.push(json!({"type": "pid", "path": path}));
+        }
+        _ => out.push(json!({"type": "pid"})),
     }
     out
 }
