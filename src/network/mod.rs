@@ -31,15 +31,23 @@ pub(crate) fn open_low_ports(netns: &std::path::Path) {
     if crate::daemon::userns::current().is_none() {
         return;
     }
-    let key = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
-    let script = format!("[ \"$(cat {key})\" != 1024 ] || echo 0 > {key}");
-    let done = std::process::Command::new("nsenter")
-        .arg(format!("--net={}", netns.display()))
-        .args(["sh", "-c", &script])
-        .stdin(std::process::Stdio::null())
-        .status();
-    if !done.is_ok_and(|s| s.success()) {
-        tracing::warn!(netns = %netns.display(), "cannot open ports below 1024 to the pod");
+    // A thread of its own enters the pod's namespace (no process to spawn): what
+    // /proc/sys/net shows is the network namespace of the thread that opens it.
+    let path = netns.to_owned();
+    let done = std::thread::spawn(move || -> Result<(), String> {
+        let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| e.to_string())?;
+        let key = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
+        let now = std::fs::read_to_string(key).map_err(|e| e.to_string())?;
+        if now.trim() == "1024" {
+            std::fs::write(key, "0").map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })
+    .join();
+    if let Ok(Err(e)) | Err(e) = done.map_err(|_| "panicked".to_string()) {
+        tracing::warn!(netns = %netns.display(), "cannot open ports below 1024 to the pod: {e}");
     }
 }
 

@@ -53,7 +53,7 @@ pub fn start_user_network(
     };
     match chosen {
         UserNetwork::Pasta if !found("pasta") => Err(UserNetError::Missing("pasta", "passt")),
-        UserNetwork::Pasta => super::pasta::start(pid, pidfile),
+        UserNetwork::Pasta => super::pasta::start(pid, pidfile, exit),
         _ if !found("slirp4netns") => Err(UserNetError::Missing("slirp4netns", "slirp4netns")),
         _ => super::slirp::start(pid, exit, pidfile),
     }
