@@ -259,7 +259,9 @@ fn namespaces(pod: &PodRecord, sc: &cri::LinuxContainerSecurityContext) -> Vec<V
     let mode = sc.namespace_options.as_ref().map_or(0, |o| o.pid);
     match (cri::NamespaceMode::try_from(mode), pod.namespace("pid")) {
         (Ok(cri::NamespaceMode::Node), _) => {}
-        (Ok(cri::NamespaceMode::Pod), Some(path)) => {
+        // Not under an unprivileged daemon: the container's own user namespace could
+        // not mount /proc for a pid namespace owned by the daemon's (docs/rootless.md).
+        (Ok(cri::NamespaceMode::Pod), Some(path)) if crate::daemon::userns::current().is_none() => {
             out.push(json!({"type": "pid", "path": path}));
         }
         _ => out.push(json!({"type": "pid"})),
