@@ -153,3 +153,56 @@ fn foreground_unmounts_on_signals() {
     }
     s.assert_clean();
 }
+
+/// The background server is forked once the mount is ready: the command returns (its
+/// captured output ends), and the server keeps nothing of its caller: its own process
+/// group, `/` as working directory, stdio on /dev/null, and no descriptors but the image's
+/// and /dev/fuse's.
+#[test]
+fn background_server_holds_nothing_of_the_caller() {
+    if !require_root() {
+        return;
+    }
+    let s = Scratch::new();
+    let tree = s.mkdir("tree", Who::Root);
+    std::fs::write(tree.join("f"), "x").unwrap();
+    let sqfs = image::squashfs(&tree, &s.path().join("image.sqfs"), "lz4");
+    let mut who = vec![Who::Root];
+    if require_user() {
+        who.push(Who::User);
+    }
+    for who in who {
+        let mnt = s.mkdir(&format!("bg-{who:?}"), who);
+        image::mount(&s, &s.runner(who), &sqfs, &mnt);
+        // A user's FUSE mount (no allow_other) answers nobody else, root included.
+        let read = s.runner(who).ok(&["cat", &mnt.join("f").to_string_lossy()]);
+        assert_eq!(read, "x", "{who:?}");
+        let pids = common::pids_naming(&mnt);
+        assert_eq!(pids.len(), 1, "{who:?}: servers {pids:?}");
+        let pid = pids[0];
+        let pgid = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid))).unwrap();
+        assert_eq!(
+            pgid.as_raw(),
+            pid,
+            "{who:?}: not in a process group of its own"
+        );
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap();
+        assert_eq!(cwd, Path::new("/"), "{who:?}");
+        let image = sqfs.canonicalize().unwrap();
+        for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap() {
+            let fd = fd.unwrap();
+            let target = std::fs::read_link(fd.path()).unwrap();
+            let allowed = [Path::new("/dev/null"), Path::new("/dev/fuse"), &image];
+            // What the test itself holds without close-on-exec reaches every command.
+            let ours = std::fs::read_link(Path::new("/proc/self/fd").join(fd.file_name()));
+            assert!(
+                allowed.contains(&target.as_path()) || ours.is_ok_and(|t| t == target),
+                "{who:?}: fd {:?} -> {}",
+                fd.file_name(),
+                target.display()
+            );
+        }
+        image::umount(&s, &s.runner(who), &mnt);
+    }
+    s.assert_clean();
+}

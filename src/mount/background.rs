@@ -1,75 +1,60 @@
-//! Background mode, as squashfuse does it: the command starts a server process and
-//! returns once that server says the mount is ready, or fails with its error.
+//! Background mode, as squashfuse does it: the command returns once the mount is
+//! ready and leaves a server process behind.
 //!
-//! The server is this same binary, re-executed as `sifcri mount --foreground
-//! --notify-stdout ...` in a process group of its own (so a terminal's Ctrl-C does
-//! not reach it). Its stdout is a pipe on which it writes `ready`; its stderr is a
-//! pipe that carries its error if it fails first. A re-exec, rather than a fork,
-//! keeps the server free of anything the parent did before.
+//! The process mounts and answers the kernel's INIT itself, then forks (no re-exec,
+//! before any thread is started: `fusefs::mount::Server::fork`); the parent finishes
+//! (an overlay on top, if asked) and exits, the child serves. Errors thus reach the
+//! command line directly. The child leaves the parent's process group, stdio and
+//! working directory ([`serve_detached`]) and exits when the mount goes away
+//! (`sifcri umount`, `umount`, `fusermount3 -u`) or on SIGINT/SIGTERM/SIGHUP, which
+//! unmount lazily. `--notify-stdout` ([`notify_ready`]) remains for callers that run
+//! `--foreground` in a child of their own and wait for `ready` on its stdout.
 
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::path::Path;
 
-use super::{Error, MountRequest};
+use fusefs::mount::Server;
+use fusefs::SquashFuse;
 
-/// What the server writes on stdout once the mount is ready.
+/// What the server writes on stdout once the mount is ready (`--notify-stdout`).
 pub const READY: &str = "ready";
 
-/// Starts the server for `req` and waits until the mount is ready.
-pub fn spawn_background(req: &MountRequest) -> Result<(), Error> {
-    let exe = std::env::current_exe().map_err(|e| {
-        Error::path(
-            "cannot find the sifcri binary",
-            "/proc/self/exe".as_ref(),
-            e,
-        )
-    })?;
-    let image = absolute(&req.image)?;
-    let dir = absolute(&req.dir)?;
-    let mut cmd = Command::new(&exe);
-    cmd.args(["mount", "--foreground", "--notify-stdout"]);
-    cmd.arg("--threads").arg(req.threads.to_string());
-    cmd.arg("--cache-size")
-        .arg(format!("{}B", super::cache_bytes()));
-    if let Some(id) = req.partition {
-        cmd.arg("--partition").arg(id.to_string());
+/// In the forked child: serves until the filesystem is unmounted, then exits.
+///
+/// `dir` is what a signal unmounts (the mountpoint, or the overlay on top).
+pub fn serve_detached(server: Server<SquashFuse>, dir: &Path) -> ! {
+    // A process group of its own, not a session (`setsid`): a terminal's Ctrl-C does
+    // not reach it, and it stays in its caller's scheduling autogroup (a new session
+    // is a new autogroup; on a loaded machine that made each request wait for the CPU
+    // several times longer, see docs/benchmarks.md).
+    let _ = nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0));
+    detach_stdio();
+    if let Ok(signals) = super::serve::block_signals() {
+        super::serve::watch_signals(signals, dir.to_owned());
     }
-    if let Some(upper) = &req.overlay {
-        cmd.arg("--overlay").arg(absolute(upper)?);
-    }
-    cmd.arg(image).arg(dir);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = cmd.spawn().map_err(|source| Error::Command {
-        command: exe.display().to_string(),
-        source,
-    })?;
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = BufReader::new(out).read_line(&mut line);
-    }
-    if line.trim_end() == READY {
-        return Ok(());
-    }
-    let mut message = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut message);
-    }
-    let status = child.wait();
-    let message = message.trim().trim_start_matches("sifcri: ").to_owned();
-    Err(Error::Background {
-        message: match (message.is_empty(), status) {
-            (false, _) => message,
-            (true, Ok(s)) => format!("the mount server exited early ({s})"),
-            (true, Err(e)) => format!("the mount server failed: {e}"),
-        },
-    })
+    let code = match server.run() {
+        Ok(()) => 0,
+        Err(_) => 1,
+    };
+    std::process::exit(code)
 }
 
-/// In the server: says the mount is ready and lets go of the parent's pipes
+/// Points stdin, stdout and stderr at /dev/null and leaves the working directory, so
+/// the server holds nothing of its parent's (a caller waiting for the end of its
+/// output would wait until unmount otherwise).
+fn detach_stdio() {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        let _ = nix::unistd::dup2_stdin(&null);
+        let _ = nix::unistd::dup2_stdout(&null);
+        let _ = nix::unistd::dup2_stderr(&null);
+    }
+    let _ = std::env::set_current_dir("/");
+}
+
+/// With `--notify-stdout`: says the mount is ready and lets go of the parent's pipes
 /// (stderr first, so nothing is written to a pipe nobody reads).
 pub fn notify_ready() {
     use std::io::Write;
@@ -81,8 +66,4 @@ pub fn notify_ready() {
         let _ = nix::unistd::dup2_stdout(&null);
     }
     let _ = std::env::set_current_dir("/");
-}
-
-fn absolute(path: &std::path::Path) -> Result<std::path::PathBuf, Error> {
-    std::path::absolute(path).map_err(|e| Error::path("cannot resolve", path, e))
 }

@@ -3,9 +3,9 @@
 //!
 //! Input: the parsed command line as a [`MountRequest`]. The image is found in
 //! `image`, the FUSE plumbing is `fusefs::mount`, the filesystem `fusefs::SquashFuse`.
-//! Output: a mount at the requested directory, served by a background process
-//! (`background`) or by this one (`serve`), or a command run with the mount in a
-//! private namespace (`namespace`). See docs/fusefs.md for the design.
+//! Output: a mount at the requested directory, served by a process forked off once
+//! the mount is ready (`background`) or by this one (`serve`), or a command run with
+//! the mount in a private namespace (`namespace`). See docs/fusefs.md for the design.
 
 mod background;
 mod error;
@@ -67,20 +67,20 @@ pub enum Mode {
     Background,
     /// Serve in this process until unmounted (or until the command exits).
     Foreground,
-    /// As `Foreground`, and write `ready` on stdout once mounted (the background
-    /// server, talking to its parent).
+    /// As `Foreground`, and write `ready` on stdout once mounted (for a caller that
+    /// runs the server as a child of its own).
     NotifyStdout,
 }
 
 /// Mounts as requested; returns the exit status (the command's, with `-- COMMAND`).
 pub fn mount(req: &MountRequest, mode: Mode) -> Result<u8, Error> {
-    let background = mode == Mode::Background && req.command.is_empty();
-    if background {
-        background::spawn_background(req)?;
-        return Ok(0);
-    }
+    let launch = if mode == Mode::Background && req.command.is_empty() {
+        serve::Launch::Fork
+    } else {
+        serve::Launch::Here
+    };
     let notify = mode == Mode::NotifyStdout;
-    serve::serve(req, || {
+    serve::serve(req, launch, || {
         if notify {
             background::notify_ready();
         }

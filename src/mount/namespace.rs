@@ -121,3 +121,23 @@ fn subordinate(file: &str, uid: Uid) -> Option<Range> {
         (count > 0).then_some((start, count))
     })
 }
+
+/// Runs the command of `sifcri mount ... -- COMMAND`; returns its exit status
+/// (128 + the signal that killed it).
+pub fn run_command(command: &[std::ffi::OsString]) -> Result<u8, Error> {
+    let (program, args) = command.split_first().ok_or(Error::OverlayNeedsCommand)?;
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .map_err(|source| Error::Command {
+            command: program.to_string_lossy().into_owned(),
+            source,
+        })?;
+    use std::os::unix::process::ExitStatusExt;
+    let code = match (status.code(), status.signal()) {
+        (Some(c), _) => c,
+        (None, Some(sig)) => 128 + sig,
+        (None, None) => 1,
+    };
+    Ok(u8::try_from(code).unwrap_or(1))
+}
