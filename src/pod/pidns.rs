@@ -1,8 +1,10 @@
 //! The pod-level PID namespace (`NamespaceMode::POD`), without a pause container.
 //!
 //! A pid namespace dies with its first process, so a bind mount alone cannot keep it:
-//! a holder process, `unshare --pid --fork --kill-child sleep infinity` in its own
-//! session, is that first process (it outlives a daemon restart), and its namespace is
+//! a holder, `unshare --pid --fork --kill-child sh -c LOOP BIN` in its own session,
+//! whose child (a shell sleeping in a loop, with the daemon's binary path as `$0` so
+//! that whoever looks for the daemon's processes by that path finds it) is that first
+//! process; it outlives a daemon restart, and its namespace is
 //! also bind-mounted on `DIR/ns-pid` so containers join it by path. Stopping the pod
 //! kills the holder (the kernel then kills whatever is left in the namespace).
 //! Input: the pod's runtime directory; output: the holder's pid and the pinned file.
@@ -19,10 +21,14 @@ use super::Error;
 
 /// Starts the holder and pins its namespace; returns `(holder pid, ns file)`.
 pub fn create(dir: &Path) -> Result<(i32, PathBuf), Error> {
-    let script = "setsid unshare --pid --fork --kill-child sleep infinity \
+    let script = "setsid unshare --pid --fork --kill-child \
+                  sh -c 'while :; do sleep 3600; done' \"$0\" \
                   </dev/null >/dev/null 2>&1 & echo $!";
+    let bin = std::env::current_exe().unwrap_or_else(|_| "sifcri".into());
     let out = Command::new("sh")
-        .args(["-c", script])
+        .arg("-c")
+        .arg(script)
+        .arg(bin)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Error::io("start the pid namespace holder", Path::new("sh"), e))?;
@@ -106,7 +112,7 @@ fn children(pid: i32) -> Vec<i32> {
 
 fn command_error(stderr: &[u8]) -> Error {
     Error::Command {
-        command: "unshare --pid --fork --kill-child sleep infinity".into(),
+        command: "unshare --pid --fork --kill-child sh".into(),
         message: String::from_utf8_lossy(stderr).trim().to_owned(),
     }
 }
