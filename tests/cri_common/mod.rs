@@ -266,6 +266,11 @@ fn pod_leftovers(d: &Daemon) {
             let v1 = cg["manager"]["v1"].as_array().cloned().unwrap_or_default();
             let dirs = v1.iter().filter_map(|e| e[1].as_str().map(PathBuf::from));
             for dir in dirs.chain(cg["manager"]["v2"].as_str().map(PathBuf::from)) {
+                // Containers whose monitor was killed left their own cgroups inside.
+                let children = std::fs::read_dir(&dir).into_iter().flatten().flatten();
+                for child in children.filter(|e| e.path().is_dir()) {
+                    let _ = std::fs::remove_dir(child.path());
+                }
                 let _ = std::fs::remove_dir(dir);
             }
         }
