@@ -145,7 +145,7 @@ async fn a_root_daemon_runs_a_root_and_a_user_daemon_that_run_pods() {
     std::fs::write(inner_root.join("etc/motd"), "hello-from-the-inner-pod\n").unwrap();
     let outer_root = work.join("outer-rootfs");
     let applets = [
-        "sh", "cat", "echo", "hostname", "sleep", "mkdir", "seq", "kill", "ls", "[", "chown",
+        "cat", "echo", "hostname", "sleep", "mkdir", "seq", "kill", "ls", "[", "chown",
         "printf", "env", "id",
     ];
     busybox_tree(&outer_root, &applets);
@@ -160,7 +160,10 @@ async fn a_root_daemon_runs_a_root_and_a_user_daemon_that_run_pods() {
         "/bin/sifcri",
         &outer_root,
     );
-    for tool in ["unshare", "nsenter", "setpriv"] {
+    // dash as /bin/sh: busybox's sh runs its own applets (unshare, setsid) in place of
+    // the util-linux tools the daemon's scripts name.
+    copy_with_libs(Path::new("/usr/bin/dash"), "/bin/sh", &outer_root);
+    for tool in ["unshare", "nsenter", "setpriv", "setsid"] {
         copy_with_libs(
             &Path::new("/usr/bin").join(tool),
             &format!("/usr/bin/{tool}"),
