@@ -145,8 +145,8 @@ async fn a_root_daemon_runs_a_root_and_a_user_daemon_that_run_pods() {
     std::fs::write(inner_root.join("etc/motd"), "hello-from-the-inner-pod\n").unwrap();
     let outer_root = work.join("outer-rootfs");
     let applets = [
-        "cat", "echo", "hostname", "sleep", "mkdir", "seq", "kill", "ls", "[", "chown",
-        "printf", "env", "id",
+        "cat", "echo", "hostname", "sleep", "mkdir", "seq", "kill", "ls", "[", "chown", "printf",
+        "env", "id",
     ];
     busybox_tree(&outer_root, &applets);
     std::fs::write(
