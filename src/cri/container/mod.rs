@@ -10,6 +10,7 @@ mod record;
 mod resources;
 mod spec;
 mod stats;
+mod term;
 mod user;
 
 use std::collections::BTreeMap;
@@ -221,9 +222,7 @@ impl Containers {
             // Never started: init waits on the fifo; kill it outright.
             return self.kill_and_wait(&c, Duration::from_secs(10));
         }
-        let pid = nix::unistd::Pid::from_raw(c.pid);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        if wait_exit(&c, timeout) {
+        if term::terminate(&c, timeout) {
             return Ok(());
         }
         self.kill_and_wait(&c, Duration::from_secs(10))
