@@ -43,6 +43,9 @@ pub enum Command {
     /// The per-container monitor (internal: started by `sifcri serve`).
     #[command(hide = true)]
     Shim(shim::ShimArgs),
+    /// The first process of a pod's pid namespace (internal: started by `sifcri serve`).
+    #[command(hide = true)]
+    PodInit,
     /// Pull an image (docker reference or ORAS SIF artifact) into the image store as a SIF.
     Pull(image::PullArgs),
     /// Push a SIF file to a registry as an ORAS artifact.

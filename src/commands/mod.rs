@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ctl(args) => ctl::ctl(args),
         Command::Bench(args) => bench::bench(args),
         Command::Shim(args) => shim::shim(args),
+        Command::PodInit => Ok(crate::pod::pod_init()),
         Command::Pull(args) => image::pull(args),
         Command::Push(args) => image::push(args),
         Command::Images(args) => image::images(args),

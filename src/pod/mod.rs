@@ -9,6 +9,7 @@ pub mod cgroup;
 mod files;
 mod namespaces;
 mod pidns;
+pub use pidns::init as pod_init;
 mod record;
 mod verbs;
 

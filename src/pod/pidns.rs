@@ -1,10 +1,10 @@
 //! The pod-level PID namespace (`NamespaceMode::POD`), without a pause container.
 //!
 //! A pid namespace dies with its first process, so a bind mount alone cannot keep it:
-//! a holder, `unshare --pid --fork --kill-child sh -c LOOP BIN` in its own session,
-//! whose child (a shell sleeping in a loop, with the daemon's binary path as `$0` so
-//! that whoever looks for the daemon's processes by that path finds it) is that first
-//! process; it outlives a daemon restart, and its namespace is
+//! a holder, `unshare --pid --fork --kill-child BIN pod-init` in its own session,
+//! whose child ([`init`]: our own binary, which only reaps orphans, like a pause
+//! container; no `sleep` for the pod's processes to see) is that first process; it
+//! outlives a daemon restart, and its namespace is
 //! also bind-mounted on `DIR/ns-pid` so containers join it by path. Stopping the pod
 //! kills the holder (the kernel then kills whatever is left in the namespace).
 //! Input: the pod's runtime directory; output: the holder's pid and the pinned file.
@@ -19,10 +19,30 @@ use nix::unistd::Pid;
 
 use super::Error;
 
+/// `sifcri pod-init`: the first process of a pod's pid namespace. Reaps every orphan
+/// handed to it and otherwise waits; signals other than SIGKILL do not reach a pid
+/// namespace's init that has no handler for them, so only the pod's stop ends it.
+pub fn init() -> std::process::ExitCode {
+    use nix::sys::wait::{waitpid, WaitPidFlag};
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(Signal::SIGCHLD);
+    if set.thread_block().is_err() {
+        return std::process::ExitCode::FAILURE;
+    }
+    loop {
+        // Reap everything that has ended, then sleep until the next SIGCHLD.
+        while let Ok(status) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            if status == nix::sys::wait::WaitStatus::StillAlive {
+                break;
+            }
+        }
+        let _ = set.wait();
+    }
+}
+
 /// Starts the holder and pins its namespace; returns `(holder pid, ns file)`.
 pub fn create(dir: &Path) -> Result<(i32, PathBuf), Error> {
-    let script = "setsid unshare --pid --fork --kill-child \
-                  sh -c 'while :; do sleep 3600; done' \"$0\" \
+    let script = "setsid unshare --pid --fork --kill-child \"$0\" pod-init \
                   </dev/null >/dev/null 2>&1 & echo $!";
     let bin = std::env::current_exe().unwrap_or_else(|_| "sifcri".into());
     let out = Command::new("sh")
