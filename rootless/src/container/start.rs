@@ -10,7 +10,7 @@ use crate::Error;
 
 /// How long `start` waits for init to execute the user's program (startContainer
 /// hooks run before that).
-const EXEC_WAIT: Duration = Duration::from_secs(2);
+const EXEC_WAIT: Duration = Duration::from_secs(10);
 
 impl Container {
     /// Starts the user's process of a created container.
