@@ -147,7 +147,8 @@ impl ImageService for ImageServer {
         let req = req.into_inner();
         let name = name_of(req.image.as_ref())?;
         let auth = req.auth.map_or(Auth::Anonymous, |a| {
-            Auth::from_cri(&a.username, &a.password, &a.auth, &a.registry_token)
+            let (user, pass, token) = (&a.username, &a.password, &a.registry_token);
+            Auth::from_cri(user, pass, &a.auth, token, &a.identity_token)
         });
         let (store, client) = (self.store.clone(), self.client.clone());
         let rec = blocking(move || {

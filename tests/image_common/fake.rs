@@ -1,7 +1,7 @@
 //! A tiny HTTP/1.1 server for failures a real registry never produces on demand
 //! (wrong bytes for a digest, a huge manifest); stopped on drop.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,9 +22,13 @@ pub struct Answer {
 
 /// What the server saw of a request.
 pub struct Req {
+    /// `GET`, `POST`, …
+    pub method: String,
     pub path: String,
     /// Header names lowercased.
     pub headers: Vec<(String, String)>,
+    /// The request body (read up to its `Content-Length`, at most 1 MiB).
+    pub body: Vec<u8>,
 }
 
 impl Req {
@@ -103,6 +107,7 @@ fn serve(c: TcpStream, route: &dyn Fn(&Req) -> Answer) -> std::io::Result<()> {
         if r.read_line(&mut line)? == 0 {
             return Ok(());
         }
+        let method = line.split_whitespace().next().unwrap_or("").to_string();
         let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
         let mut headers = Vec::new();
         loop {
@@ -114,7 +119,18 @@ fn serve(c: TcpStream, route: &dyn Fn(&Req) -> Answer) -> std::io::Result<()> {
                 headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
             }
         }
-        let req = Req { path, headers };
+        let mut req = Req {
+            method,
+            path,
+            headers,
+            body: Vec::new(),
+        };
+        let len: usize = req
+            .header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        req.body = vec![0; len.min(1 << 20)];
+        r.read_exact(&mut req.body)?;
         let a = if req.path == "/v2/" {
             Answer::ok("application/json", b"{}".to_vec())
         } else {

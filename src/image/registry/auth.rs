@@ -1,6 +1,6 @@
 //! Registry authentication: parsing `WWW-Authenticate` challenges and fetching
-//! bearer tokens from the token service (docker token auth), anonymously or with
-//! basic credentials.
+//! bearer tokens from the token service (docker token auth), anonymously, with
+//! basic credentials (GET), or with an OAuth2 refresh token (POST form).
 
 use std::collections::BTreeMap;
 
@@ -76,23 +76,10 @@ pub(crate) fn fetch_token(
         url: String::new(),
         why: "bearer challenge without realm".into(),
     })?;
-    let mut req = agent.get(realm).query("scope", scope);
-    if let Some(service) = params.get("service") {
-        req = req.query("service", service);
-    }
-    if let Some(h) = basic_header(auth) {
-        req = req.set("Authorization", &h);
-    }
-    let resp = req.call().map_err(|e| match e {
-        ureq::Error::Status(code, r) => Error::Unauthorized {
-            url: realm.clone(),
-            why: format!("token service answered {code}: {}", super::body_excerpt(r)),
-        },
-        ureq::Error::Transport(t) => Error::Unreachable {
-            url: realm.clone(),
-            why: t.to_string(),
-        },
-    })?;
+    let resp = match auth {
+        Auth::IdentityToken(refresh) => post_refresh(agent, realm, params, scope, refresh),
+        _ => get_token(agent, realm, params, scope, auth),
+    }?;
     let body = super::read_capped(resp, MAX_TOKEN, "token response")?;
     let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| Error::Unauthorized {
         url: realm.clone(),
@@ -106,6 +93,59 @@ pub(crate) fn fetch_token(
             url: realm.clone(),
             why: "token response without a token".into(),
         })
+}
+
+/// A failed token request as our error.
+fn token_error(realm: &str, e: ureq::Error) -> Error {
+    match e {
+        ureq::Error::Status(code, r) => Error::Unauthorized {
+            url: realm.to_string(),
+            why: format!("token service answered {code}: {}", super::body_excerpt(r)),
+        },
+        ureq::Error::Transport(t) => Error::Unreachable {
+            url: realm.to_string(),
+            why: t.to_string(),
+        },
+    }
+}
+
+/// The token service's GET flow, with basic credentials if there are some.
+fn get_token(
+    agent: &ureq::Agent,
+    realm: &str,
+    params: &BTreeMap<String, String>,
+    scope: &str,
+    auth: &Auth,
+) -> Result<ureq::Response, Error> {
+    let mut req = agent.get(realm).query("scope", scope);
+    if let Some(service) = params.get("service") {
+        req = req.query("service", service);
+    }
+    if let Some(h) = basic_header(auth) {
+        req = req.set("Authorization", &h);
+    }
+    req.call().map_err(|e| token_error(realm, e))
+}
+
+/// The token service's OAuth2 flow: a refresh token POSTed as a form.
+fn post_refresh(
+    agent: &ureq::Agent,
+    realm: &str,
+    params: &BTreeMap<String, String>,
+    scope: &str,
+    refresh: &str,
+) -> Result<ureq::Response, Error> {
+    let service = params.get("service").map_or("", String::as_str);
+    agent
+        .post(realm)
+        .send_form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("service", service),
+            ("scope", scope),
+            ("client_id", "sifcri"),
+        ])
+        .map_err(|e| token_error(realm, e))
 }
 
 #[cfg(test)]

@@ -51,13 +51,26 @@ pub enum Auth {
     },
     /// A bearer token sent as is (CRI `registry_token`).
     Bearer(String),
+    /// An OAuth2 refresh token (CRI `identity_token`, docker `identitytoken`),
+    /// exchanged at the token service for an access token.
+    IdentityToken(String),
 }
 
 impl Auth {
-    /// From the fields of a CRI `AuthConfig` (`auth` is base64 `user:password`).
-    pub fn from_cri(username: &str, password: &str, auth: &str, registry_token: &str) -> Auth {
+    /// From the fields of a CRI `AuthConfig` (`auth` is base64 `user:password`);
+    /// a registry token wins over an identity token, which wins over a password.
+    pub fn from_cri(
+        username: &str,
+        password: &str,
+        auth: &str,
+        registry_token: &str,
+        identity_token: &str,
+    ) -> Auth {
         if !registry_token.is_empty() {
             return Auth::Bearer(registry_token.to_string());
+        }
+        if !identity_token.is_empty() {
+            return Auth::IdentityToken(identity_token.to_string());
         }
         if !username.is_empty() {
             return Auth::Basic {
@@ -92,6 +105,19 @@ struct DockerConfig {
 struct DockerAuth {
     #[serde(default)]
     auth: String,
+    #[serde(default)]
+    identitytoken: String,
+}
+
+impl DockerAuth {
+    /// The identity token if there is one, else the decoded `auth`.
+    fn credentials(&self) -> Option<Auth> {
+        if self.identitytoken.is_empty() {
+            decode_basic(&self.auth)
+        } else {
+            Some(Auth::IdentityToken(self.identitytoken.clone()))
+        }
+    }
 }
 
 impl RegistryConfig {
@@ -117,7 +143,7 @@ impl RegistryConfig {
         ];
         keys.iter()
             .find_map(|k| cfg.auths.get(k))
-            .and_then(|a| decode_basic(&a.auth))
+            .and_then(DockerAuth::credentials)
     }
 }
 
@@ -139,12 +165,16 @@ mod tests {
             username: "u".into(),
             password: "p:w".into(),
         };
-        assert_eq!(Auth::from_cri("", "", &b64, ""), want);
+        assert_eq!(Auth::from_cri("", "", &b64, "", ""), want);
         assert_eq!(
-            Auth::from_cri("", "", "", "tok"),
+            Auth::from_cri("", "", "", "tok", "id"),
             Auth::Bearer("tok".into())
         );
-        assert_eq!(Auth::from_cri("", "", "", ""), Auth::Anonymous);
+        assert_eq!(
+            Auth::from_cri("u", "p", &b64, "", "id"),
+            Auth::IdentityToken("id".into())
+        );
+        assert_eq!(Auth::from_cri("", "", "", "", ""), Auth::Anonymous);
     }
 
     #[test]
@@ -153,7 +183,8 @@ mod tests {
         let file = dir.path().join("config.json");
         let b64 = base64::engine::general_purpose::STANDARD.encode("al:pw");
         let json = format!(
-            r#"{{"auths": {{"https://reg.example:5000": {{"auth": "{b64}"}}, "https://index.docker.io/v1/": {{"auth": "{b64}"}}}}}}"#
+            r#"{{"auths": {{"https://reg.example:5000": {{"auth": "{b64}"}}, "https://index.docker.io/v1/": {{"auth": "{b64}"}},
+                "oauth.example": {{"auth": "{b64}", "identitytoken": "refresh1"}}}}}}"#
         );
         std::fs::write(&file, json).unwrap();
         let cfg = RegistryConfig {
@@ -167,5 +198,9 @@ mod tests {
         assert_eq!(cfg.docker_auth("reg.example:5000"), want);
         assert_eq!(cfg.docker_auth("docker.io"), want);
         assert_eq!(cfg.docker_auth("other.example"), None);
+        assert_eq!(
+            cfg.docker_auth("oauth.example"),
+            Some(Auth::IdentityToken("refresh1".into()))
+        );
     }
 }
