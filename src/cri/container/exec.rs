@@ -84,7 +84,11 @@ pub async fn exec_sync(
         Err(_) => {
             // The exec'd process is in a session of its own (rootless calls setsid):
             // kill the whole tree under the runtime process, not just its group.
-            kill_tree(pgid);
+            let killed = kill_tree(pgid);
+            // Gone before the answer: a client looking right after the timeout (critest
+            // runs `pgrep`) must not still see the command, even as a zombie.
+            let _ = child.kill().await;
+            wait_gone(&killed, Duration::from_secs(2)).await;
             Err(Error::DeadlineExceeded(format!(
                 "command {cmd:?} timed out after {}s",
                 timeout.as_secs()
@@ -93,9 +97,22 @@ pub async fn exec_sync(
     }
 }
 
+/// Waits (at most `limit`) until none of `pids` exists any more, zombies included.
+async fn wait_gone(pids: &[i32], limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while pids
+        .iter()
+        .any(|p| std::path::Path::new(&format!("/proc/{p}")).exists())
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// SIGKILLs `root` and every descendant, found through /proc (children first is not
-/// needed: each is killed before anything can be reparented away from the tree).
-pub fn kill_tree(root: i32) {
+/// needed: each is killed before anything can be reparented away from the tree);
+/// returns the pids it killed.
+pub fn kill_tree(root: i32) -> Vec<i32> {
     let mut parents: Vec<(i32, i32)> = Vec::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for e in entries.flatten() {
@@ -113,12 +130,13 @@ pub fn kill_tree(root: i32) {
         tree.extend(parents.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
         i += 1;
     }
-    for pid in tree {
+    for pid in &tree {
         let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
+            nix::unistd::Pid::from_raw(*pid),
             nix::sys::signal::Signal::SIGKILL,
         );
     }
+    tree
 }
 
 /// The parent pid of `pid`, from /proc/PID/stat (the field after the `)`).
