@@ -1,7 +1,8 @@
 //! Who a container runs as: the CRI security context's `run_as_user`,
 //! `run_as_username` and `run_as_group`, else the image config's `User`, resolved to
 //! numeric ids through the image's own `/etc/passwd` and `/etc/group` — read straight
-//! from the SIF's squashfs, without mounting it.
+//! from the SIF's squashfs, without mounting it, and parsed by
+//! [`rootless::resolve_user_in`] (the rules `sifcri oci mount` uses).
 
 use std::path::Path;
 
@@ -41,77 +42,26 @@ pub fn resolve(
     let Some(wanted) = wanted else {
         return Ok(());
     };
-    let (user, group) = match wanted.split_once(':') {
-        Some((u, g)) => (u.to_owned(), Some(g.to_owned())),
-        None => (wanted, None),
-    };
     let files = ImageFiles::open(sif)?;
     let passwd = files.read("/etc/passwd");
-    let entry = find_user(&passwd, &user);
-    let uid = match (user.parse::<u32>(), &entry) {
-        (Ok(n), _) => n,
-        (Err(_), Some(e)) => e.1,
-        (Err(_), None) => {
-            return Err(Error::InvalidArgument(format!(
-                "user {user:?} not found in the image's /etc/passwd"
-            )))
-        }
-    };
     let groups = files.read("/etc/group");
-    let gid = match group {
-        Some(g) => match g.parse::<u32>() {
-            Ok(n) => n,
-            Err(_) => find_group(&groups, &g).ok_or_else(|| {
-                Error::InvalidArgument(format!("group {g:?} not found in the image's /etc/group"))
-            })?,
-        },
-        None => sc
-            .run_as_group
-            .map(|g| g.value as u32)
-            .or(entry.as_ref().map(|e| e.2))
-            .unwrap_or(0),
+    let user = rootless::resolve_user_in(&wanted, passwd.as_deref(), groups.as_deref())
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    // A group named in the user string wins; else an explicit run_as_group.
+    let gid = match sc.run_as_group {
+        Some(g) if !wanted.contains(':') => g.value,
+        _ => user.gid.into(),
     };
-    let name = entry.map(|e| e.0).unwrap_or(user);
-    sc.run_as_user = Some(cri::Int64Value { value: uid.into() });
-    sc.run_as_group = Some(cri::Int64Value { value: gid.into() });
-    for extra in member_of(&groups, &name) {
-        if extra != i64::from(gid) && !sc.supplemental_groups.contains(&extra) {
+    sc.run_as_user = Some(cri::Int64Value {
+        value: user.uid.into(),
+    });
+    sc.run_as_group = Some(cri::Int64Value { value: gid });
+    for extra in user.additional_gids.into_iter().map(i64::from) {
+        if extra != gid && !sc.supplemental_groups.contains(&extra) {
             sc.supplemental_groups.push(extra);
         }
     }
     Ok(())
-}
-
-/// `name`'s (name, uid, gid) in a passwd file; `name` may also be a numeric uid.
-fn find_user(passwd: &str, name: &str) -> Option<(String, u32, u32)> {
-    passwd.lines().find_map(|line| {
-        let f: Vec<&str> = line.split(':').collect();
-        let (n, uid, gid) = (f.first()?, f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?);
-        (*n == name || name.parse::<u32>() == Ok(uid)).then(|| (n.to_string(), uid, gid))
-    })
-}
-
-/// The gid of group `name` in a group file.
-fn find_group(group: &str, name: &str) -> Option<u32> {
-    group.lines().find_map(|line| {
-        let f: Vec<&str> = line.split(':').collect();
-        (*f.first()? == name).then(|| f.get(2)?.parse().ok())?
-    })
-}
-
-/// The gids of the groups that list `user` as a member.
-fn member_of(group: &str, user: &str) -> Vec<i64> {
-    group
-        .lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            let members = f.get(3)?;
-            members
-                .split(',')
-                .any(|m| m == user)
-                .then(|| f.get(2)?.parse().ok())?
-        })
-        .collect()
 }
 
 /// Read access to files of an image's root filesystem.
@@ -131,11 +81,9 @@ impl ImageFiles {
             .map_err(|e| Error::Internal(format!("read image {}: {e}", sif.display())))
     }
 
-    /// The file at `path`, or empty when it is missing or unreadable.
-    fn read(&self, path: &str) -> String {
-        let Ok(inode) = self.0.lookup_path(path) else {
-            return String::new();
-        };
+    /// The file at `path`, or `None` when the image has none (or it cannot be read).
+    fn read(&self, path: &str) -> Option<String> {
+        let inode = self.0.lookup_path(path).ok()?;
         let mut out = Vec::new();
         let mut buf = vec![0u8; 64 << 10];
         while out.len() < MAX_FILE {
@@ -144,28 +92,6 @@ impl ImageFiles {
                 Ok(n) => out.extend_from_slice(&buf[..n]),
             }
         }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const PASSWD: &str =
-        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n";
-    const GROUP: &str = "root:x:0:\nwheel:x:10:nobody,alice\nnogroup:x:65534:\n";
-
-    #[test]
-    fn names_and_numbers_resolve() {
-        assert_eq!(
-            find_user(PASSWD, "nobody"),
-            Some(("nobody".into(), 65534, 65534))
-        );
-        assert_eq!(find_user(PASSWD, "0"), Some(("root".into(), 0, 0)));
-        assert_eq!(find_user(PASSWD, "alice"), None);
-        assert_eq!(find_group(GROUP, "wheel"), Some(10));
-        assert_eq!(member_of(GROUP, "nobody"), vec![10]);
-        assert_eq!(member_of("junk\n::::\n", "x"), Vec::<i64>::new());
+        Some(String::from_utf8_lossy(&out).into_owned())
     }
 }
