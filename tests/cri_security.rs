@@ -96,6 +96,92 @@ async fn output(
     panic!("container {id} did not exit");
 }
 
+/// The reported user of the last container `output` ran in the pod, by name.
+async fn reported_user(c: &mut Client, pod: &str, name: &str) -> cri::LinuxContainerUser {
+    let req = cri::ListContainersRequest {
+        filter: Some(cri::ContainerFilter {
+            pod_sandbox_id: pod.into(),
+            ..Default::default()
+        }),
+    };
+    let list = c
+        .list_containers(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .containers;
+    let id = list
+        .iter()
+        .find(|x| x.metadata.as_ref().is_some_and(|m| m.name == name))
+        .unwrap()
+        .id
+        .clone();
+    let req = cri::ContainerStatusRequest {
+        container_id: id,
+        verbose: false,
+    };
+    let s = c.container_status(req).await.unwrap().into_inner();
+    s.status.unwrap().user.unwrap().linux.unwrap()
+}
+
+/// A numeric run_as_user still gets its primary group from the image's /etc/passwd;
+/// the Merge policy (the default) adds the groups /etc/group lists it in, Strict does
+/// not; ContainerStatus reports what the process runs with.
+#[tokio::test]
+async fn supplemental_groups_policy() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, &d, "groups").await;
+    let status = c.status(cri::StatusRequest::default()).await.unwrap();
+    assert!(
+        status
+            .into_inner()
+            .features
+            .unwrap()
+            .supplemental_groups_policy
+    );
+    let sc = |policy: cri::SupplementalGroupsPolicy| cri::LinuxContainerSecurityContext {
+        run_as_user: Some(cri::Int64Value { value: 65534 }),
+        supplemental_groups: vec![1234],
+        supplemental_groups_policy: policy as i32,
+        ..Default::default()
+    };
+    let cases = [
+        (
+            "merge",
+            cri::SupplementalGroupsPolicy::Merge,
+            "65534 10 1234",
+            vec![10, 1234, 65534],
+        ),
+        (
+            "strict",
+            cri::SupplementalGroupsPolicy::Strict,
+            "65534 1234",
+            vec![1234, 65534],
+        ),
+    ];
+    for (name, policy, ids, groups) in cases {
+        let out = output(
+            &mut c,
+            &pod,
+            config(name, "id -u; id -g; id -G", sc(policy)),
+        )
+        .await;
+        assert_eq!(out, ["65534", "65534", ids], "{name}");
+        let user = reported_user(&mut c, &pod.0, name).await;
+        assert_eq!((user.uid, user.gid), (65534, 65534), "{name}");
+        assert_eq!(user.supplemental_groups, groups, "{name}");
+    }
+    let req = cri::RemovePodSandboxRequest {
+        pod_sandbox_id: pod.0.clone(),
+    };
+    c.remove_pod_sandbox(req).await.unwrap();
+}
+
 fn own_permitted_caps() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("CapPrm:")).unwrap();

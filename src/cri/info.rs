@@ -42,7 +42,7 @@ pub fn status(config: &Config) -> cri::StatusResponse {
             }),
         }],
         features: Some(cri::RuntimeFeatures {
-            supplemental_groups_policy: false,
+            supplemental_groups_policy: true,
         }),
     }
 }

@@ -129,6 +129,7 @@ impl ContainerRecord {
                 .unwrap_or_default(),
             image_id: self.image_id.clone(),
             resources: self.resources(),
+            user: Some(super::user::status_user(&self.config)),
             ..Default::default()
         }
     }

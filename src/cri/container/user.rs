@@ -30,8 +30,11 @@ pub fn resolve(
     let image_user = image_config
         .and_then(|c| c["config"]["User"].as_str())
         .unwrap_or_default();
-    let wanted = if sc.run_as_user.is_some() {
-        None
+    // A numeric run_as_user is still looked up: its /etc/passwd entry gives the
+    // primary group (unless run_as_group does) and, under the Merge policy, its name
+    // the groups /etc/group lists it in.
+    let wanted = if let Some(uid) = sc.run_as_user {
+        Some(uid.value.to_string())
     } else if !sc.run_as_username.is_empty() {
         Some(sc.run_as_username.clone())
     } else if !image_user.is_empty() {
@@ -52,10 +55,15 @@ pub fn resolve(
         Some(g) if !wanted.contains(':') => g.value,
         _ => user.gid.into(),
     };
-    sc.run_as_user = Some(cri::Int64Value {
-        value: user.uid.into(),
-    });
+    if sc.run_as_user.is_none() {
+        sc.run_as_user = Some(cri::Int64Value {
+            value: user.uid.into(),
+        });
+    }
     sc.run_as_group = Some(cri::Int64Value { value: gid });
+    if sc.supplemental_groups_policy == cri::SupplementalGroupsPolicy::Strict as i32 {
+        return Ok(());
+    }
     for extra in user.additional_gids.into_iter().map(i64::from) {
         if extra != gid && !sc.supplemental_groups.contains(&extra) {
             sc.supplemental_groups.push(extra);
@@ -93,5 +101,29 @@ impl ImageFiles {
             }
         }
         Some(String::from_utf8_lossy(&out).into_owned())
+    }
+}
+
+/// The identity a container's processes run with, as ContainerStatus reports it: the
+/// uid, the primary gid and the supplementary groups, the primary one included (as
+/// `id -G` lists them), sorted.
+pub fn status_user(config: &cri::ContainerConfig) -> cri::ContainerUser {
+    let sc = config
+        .linux
+        .as_ref()
+        .and_then(|l| l.security_context.clone())
+        .unwrap_or_default();
+    let uid = sc.run_as_user.map_or(0, |v| v.value);
+    let gid = sc.run_as_group.map_or(0, |v| v.value);
+    let mut groups = sc.supplemental_groups;
+    groups.push(gid);
+    groups.sort_unstable();
+    groups.dedup();
+    cri::ContainerUser {
+        linux: Some(cri::LinuxContainerUser {
+            uid,
+            gid,
+            supplemental_groups: groups,
+        }),
     }
 }
