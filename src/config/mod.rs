@@ -137,18 +137,22 @@ impl Default for CniConfig {
     }
 }
 
-/// The streaming server's address.
+/// The streaming server's address and connection limits.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StreamingConfig {
     /// `HOST:PORT`; port 0 picks a free port.
     pub address: String,
+    /// A streaming connection that carries nothing for this long is closed
+    /// (`"4h"`, as the kubelet's default; `"0"`: never).
+    pub idle_timeout: crate::streaming::IdleTimeout,
 }
 
 impl Default for StreamingConfig {
     fn default() -> Self {
         StreamingConfig {
             address: "127.0.0.1:0".into(),
+            idle_timeout: crate::streaming::IdleTimeout::default(),
         }
     }
 }
@@ -291,6 +295,16 @@ mod tests {
         assert_eq!(c.rootless.network, UserNetwork::Slirp4netns);
         assert_eq!(Config::default().rootless.network, UserNetwork::Auto);
         assert!(toml::from_str::<Config>("[rootless]\nnetwork = \"tap\"").is_err());
+    }
+
+    #[test]
+    fn parses_the_streaming_idle_timeout() {
+        let c: Config = toml::from_str("[streaming]\nidle_timeout = \"90s\"").unwrap();
+        let idle = c.streaming.idle_timeout.0;
+        assert_eq!(idle, Some(std::time::Duration::from_secs(90)));
+        let default = Config::default().streaming.idle_timeout.0;
+        assert_eq!(default, Some(std::time::Duration::from_secs(4 * 3600)));
+        assert!(toml::from_str::<Config>("[streaming]\nidle_timeout = \"4 days\"").is_err());
     }
 
     #[test]

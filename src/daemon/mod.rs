@@ -98,6 +98,7 @@ async fn start_streaming(
         .map_err(|_| Error::StreamingAddress(address.clone()))?;
     let server_config = crate::streaming::ServerConfig {
         addr,
+        idle_timeout: config.streaming.idle_timeout.0,
         ..Default::default()
     };
     let server = crate::streaming::Server::start(server_config, runtime.stream_runtime()).await?;

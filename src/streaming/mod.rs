@@ -9,14 +9,17 @@
 //! `port_forward`); this module owns the HTTP upgrade, the framing and the
 //! stream protocols. See docs/streaming.md.
 
+mod idle;
 mod netns;
 mod portforward;
 mod portforward_spdy;
 mod remotecommand;
+pub mod replay;
 mod server;
 pub mod spdy;
 mod token;
 mod upgrade;
+mod wire;
 pub mod ws;
 
 use std::future::Future;
@@ -24,6 +27,7 @@ use std::pin::Pin;
 
 use tokio::sync::{mpsc, watch};
 
+pub use idle::{IdleTimeout, DEFAULT_IDLE_TIMEOUT};
 pub use netns::{connect_in_netns, NetnsError};
 pub use portforward::{PortForwardRequest, PORTFORWARD_PROTOCOL};
 pub use remotecommand::{status_json, PROTOCOLS};

@@ -80,7 +80,7 @@ pub(crate) async fn serve(
         resize: opened.resize.map(|s| resizes(s.rx)),
         gone: session.gone(),
     };
-    let result = run(cmd, streams, &*rt).await;
+    let result = run_draining(&mut session, cmd, streams, &*rt).await;
     for pump in pumps {
         let _ = pump.await;
     }
@@ -101,6 +101,28 @@ pub(crate) async fn run(
     match cmd {
         Command::Exec(req) => rt.exec(req, streams).await.map(Some),
         Command::Attach(req) => rt.attach(req, streams).await.map(|()| None),
+    }
+}
+
+/// Runs `cmd` while taking any stream the client opens after those collected
+/// (dropped: a reader left blocked handing one over would stop noticing the
+/// client).
+async fn run_draining(
+    session: &mut Session,
+    cmd: Command,
+    streams: Streams,
+    rt: &dyn StreamRuntime,
+) -> Result<Option<i32>, RuntimeError> {
+    let run = run(cmd, streams, rt);
+    tokio::pin!(run);
+    loop {
+        tokio::select! {
+            r = &mut run => return r,
+            extra = session.accept() => match extra {
+                Some(s) => tracing::debug!(stream = s.id, "ignoring a stream opened after the streams were collected"),
+                None => return run.await,
+            },
+        }
     }
 }
 
@@ -189,10 +211,17 @@ pub(crate) fn resizes(mut rx: mpsc::Receiver<Vec<u8>>) -> mpsc::Receiver<TermSiz
                 }
             }
             buf.drain(..used);
+            if buf.len() > MAX_RESIZE_PENDING {
+                // No size object is this long: what is buffered is garbage.
+                buf.clear();
+            }
         }
     });
     recv
 }
+
+/// Most bytes of an unfinished resize object kept waiting for its end.
+const MAX_RESIZE_PENDING: usize = 4096;
 
 /// The v4 error-stream payload: a metav1.Status.
 pub fn status_json(result: &Result<Option<i32>, RuntimeError>) -> String {

@@ -26,6 +26,9 @@ pub struct ServerConfig {
     pub addr: SocketAddr,
     /// How long a returned URL stays valid.
     pub token_ttl: Duration,
+    /// A connection on which nothing passes for this long is closed (and its
+    /// command stopped); `None`: never. The kubelet's default, 4 h.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -33,6 +36,7 @@ impl Default for ServerConfig {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             token_ttl: Duration::from_secs(60),
+            idle_timeout: Some(super::idle::DEFAULT_IDLE_TIMEOUT),
         }
     }
 }
@@ -49,6 +53,7 @@ pub(crate) enum Pending {
 struct Shared {
     tokens: TokenCache<Pending>,
     runtime: Arc<dyn StreamRuntime>,
+    idle_timeout: Option<Duration>,
 }
 
 /// The streaming server: hands out URLs and serves them.
@@ -73,6 +78,7 @@ impl Server {
         let shared = Arc::new(Shared {
             tokens: TokenCache::new(config.token_ttl),
             runtime,
+            idle_timeout: config.idle_timeout,
         });
         let task = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(Self { addr, shared, task })
@@ -159,9 +165,9 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Resp, Inf
     }
     let runtime = shared.runtime.clone();
     Ok(if upgrade::requested(&req, "websocket") {
-        upgrade::websocket(req, pending, runtime)
+        upgrade::websocket(req, pending, runtime, shared.idle_timeout)
     } else if upgrade::requested(&req, "spdy/3.1") {
-        upgrade::spdy(req, pending, runtime)
+        upgrade::spdy(req, pending, runtime, shared.idle_timeout)
     } else {
         plain(
             StatusCode::BAD_REQUEST,

@@ -5,6 +5,7 @@
 //! connection once hyper hands it over.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -80,7 +81,12 @@ fn switching(upgrade: &'static str) -> Resp {
 }
 
 /// Upgrades to SPDY/3.1 and serves `pending` on the session.
-pub(crate) fn spdy(req: Request<Incoming>, pending: Pending, rt: Arc<dyn StreamRuntime>) -> Resp {
+pub(crate) fn spdy(
+    req: Request<Incoming>,
+    pending: Pending,
+    rt: Arc<dyn StreamRuntime>,
+    idle: Option<Duration>,
+) -> Resp {
     let ours: &[&'static str] = match pending {
         Pending::Command(_) => PROTOCOLS,
         Pending::PortForward(_) => &[PORTFORWARD_PROTOCOL],
@@ -94,7 +100,7 @@ pub(crate) fn spdy(req: Request<Incoming>, pending: Pending, rt: Arc<dyn StreamR
             Ok(io) => io,
             Err(e) => return tracing::debug!(error = %e, "streaming upgrade failed"),
         };
-        let session = Session::start(TokioIo::new(io));
+        let session = Session::start(TokioIo::new(io), idle);
         match pending {
             Pending::Command(cmd) => {
                 if let Err(e) = remotecommand::serve(session, protocol, cmd, rt).await {
@@ -139,6 +145,7 @@ pub(crate) fn websocket(
     req: Request<Incoming>,
     pending: Pending,
     rt: Arc<dyn StreamRuntime>,
+    idle: Option<Duration>,
 ) -> Resp {
     if header_values(&req, "sec-websocket-version") != ["13"] {
         let mut r = plain(StatusCode::UPGRADE_REQUIRED, "websocket version 13 only");
@@ -178,11 +185,11 @@ pub(crate) fn websocket(
         };
         match pending {
             Pending::Command(cmd) => {
-                let conn = Conn::start(io, proto, &ws::command_channels(&cmd));
+                let conn = Conn::start(io, proto, &ws::command_channels(&cmd), idle);
                 ws::serve_command(conn, proto, cmd, rt).await;
             }
             Pending::PortForward(req) => {
-                let conn = Conn::start(io, proto, &ws::port_channels(ports.len()));
+                let conn = Conn::start(io, proto, &ws::port_channels(ports.len()), idle);
                 ws::serve_ports(conn, ports, req, rt).await;
             }
         }

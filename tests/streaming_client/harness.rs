@@ -34,16 +34,19 @@ pub struct Harness {
 
 impl Harness {
     pub fn new(ttl: Duration) -> Self {
+        Self::with_config(ServerConfig {
+            token_ttl: ttl,
+            ..ServerConfig::default()
+        })
+    }
+
+    pub fn with_config(config: ServerConfig) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let runtime = Arc::new(TestRuntime::default());
-        let config = ServerConfig {
-            token_ttl: ttl,
-            ..ServerConfig::default()
-        };
         let server = rt.block_on(Server::start(config, runtime.clone())).unwrap();
         Self {
             rt,

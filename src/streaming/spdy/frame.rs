@@ -7,6 +7,7 @@
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::SpdyError;
+use crate::streaming::wire::read_body;
 
 /// SPDY protocol version carried by every control frame.
 pub const VERSION: u16 = 3;
@@ -78,10 +79,10 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Frame>
         Err(e) => return Err(SpdyError::Io(e)),
     }
     let flags = head[4];
-    // The length is 24 bits, so at most 16 MiB: the allocation is capped by the format.
-    let len = usize::from(head[5]) << 16 | usize::from(head[6]) << 8 | usize::from(head[7]);
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body).await?;
+    // The length is 24 bits, so at most 16 MiB; the body grows with the bytes that
+    // actually arrive, so a length that lies costs nothing.
+    let len = u32::from(head[5]) << 16 | u32::from(head[6]) << 8 | u32::from(head[7]);
+    let body = read_body(r, len).await?;
     if head[0] & 0x80 == 0 {
         let stream_id = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) & STREAM_MASK;
         return Ok(Some(Frame::Data {

@@ -10,13 +10,16 @@
 //! [`MAX_DATA`] bytes (the kubelet's clients do not send WINDOW_UPDATE).
 
 use std::collections::HashMap;
+use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 
 use super::frame::{read_frame, Frame, FLAG_FIN, MAX_DATA};
 use super::headers::{HeaderCodec, Headers};
 use super::SpdyError;
+use crate::streaming::idle::Activity;
+use crate::streaming::wire::write_loop;
 
 /// RST_STREAM status codes (draft section 2.6.3).
 const PROTOCOL_ERROR: u32 = 1;
@@ -83,8 +86,9 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts the reader and writer tasks on `io`.
-    pub fn start<IO>(io: IO) -> Self
+    /// Starts the reader and writer tasks on `io`; a session on which no
+    /// frame passes for `idle_timeout` is ended with a GOAWAY.
+    pub fn start<IO>(io: IO, idle_timeout: Option<Duration>) -> Self
     where
         IO: AsyncRead + AsyncWrite + Send + 'static,
     {
@@ -92,16 +96,28 @@ impl Session {
         let (out_tx, out_rx) = mpsc::channel(256);
         let (in_tx, incoming) = mpsc::channel(16);
         let (gone_tx, gone) = watch::channel(false);
-        tokio::spawn(write_loop(wr, out_rx));
+        let activity = Activity::new();
+        let mut codec = HeaderCodec::new();
+        let encode = move |out, buf: &mut Vec<u8>| encode(out, &mut codec, buf);
+        tokio::spawn(write_loop(wr, out_rx, encode, activity.clone()));
         let reader = Reader {
             out: out_tx.clone(),
             incoming: in_tx,
             streams: HashMap::new(),
             last_id: 0,
+            activity: activity.clone(),
         };
+        let out = out_tx.clone();
         tokio::spawn(async move {
-            if let Err(e) = reader.run(rd).await {
-                tracing::debug!(error = %e, "spdy session ended with an error");
+            tokio::select! {
+                res = reader.run(rd) => if let Err(e) = res {
+                    tracing::debug!(error = %e, "spdy session ended with an error");
+                },
+                () = activity.idle(idle_timeout) => {
+                    tracing::info!("closing a streaming session idle for {idle_timeout:?}");
+                    let goaway = Frame::GoAway { last_stream_id: 0, status: 0 };
+                    let _ = out.send(Out::Frame(goaway)).await;
+                }
             }
             let _ = gone_tx.send(true);
         });
@@ -134,40 +150,14 @@ impl Session {
     }
 }
 
-/// Most bytes of frames gathered into one write.
-const BATCH: usize = 256 * 1024;
-
-/// Writes frames in order; frames queued together go out in one write.
-async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out>) {
-    let mut codec = HeaderCodec::new();
-    let mut buf = Vec::new();
-    while let Some(mut out) = rx.recv().await {
-        let last = loop {
-            let Some(frame) = to_frame(out, &mut codec) else {
-                break true;
-            };
-            buf.extend_from_slice(&frame.encode());
-            if matches!(frame, Frame::GoAway { .. }) {
-                break true;
-            }
-            match rx.try_recv() {
-                Ok(next) if buf.len() < BATCH => out = next,
-                Ok(next) => {
-                    if wr.write_all(&buf).await.is_err() {
-                        break true;
-                    }
-                    buf.clear();
-                    out = next;
-                }
-                Err(_) => break false,
-            }
-        };
-        if wr.write_all(&buf).await.is_err() || wr.flush().await.is_err() || last {
-            break;
-        }
-        buf.clear();
-    }
-    let _ = wr.shutdown().await;
+/// Appends `out`'s frame to `buf`; `true` when nothing may follow it (GOAWAY,
+/// or a header context that failed).
+fn encode(out: Out, codec: &mut HeaderCodec, buf: &mut Vec<u8>) -> bool {
+    let Some(frame) = to_frame(out, codec) else {
+        return true;
+    };
+    buf.extend_from_slice(&frame.encode());
+    matches!(frame, Frame::GoAway { .. })
 }
 
 /// The frame for `out`; `None` when the header context failed (the session ends).
@@ -192,6 +182,7 @@ struct Reader {
     incoming: mpsc::Sender<SpdyStream>,
     streams: HashMap<u32, mpsc::Sender<Vec<u8>>>,
     last_id: u32,
+    activity: Activity,
 }
 
 impl Reader {
@@ -199,6 +190,7 @@ impl Reader {
         let mut codec = HeaderCodec::new();
         let res = async {
             while let Some(frame) = read_frame(&mut rd).await? {
+                self.activity.touch();
                 if !self.handle(frame, &mut codec).await? {
                     break;
                 }

@@ -5,14 +5,18 @@
 //! data to per-channel receivers; a writer task here sends channel messages
 //! in order.
 
+use std::time::Duration;
+
 use base64::Engine;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 
 use super::frame::{self, Frame};
 use super::handshake::Protocol;
 use super::reader::Reader;
 use super::WsError;
+use crate::streaming::idle::Activity;
+use crate::streaming::wire::write_loop;
 
 /// Largest channel message we send at once.
 const MAX_OUT: usize = 32 * 1024;
@@ -62,8 +66,14 @@ pub struct Conn {
 
 impl Conn {
     /// Starts the reader and writer on `io`; `readable[ch]` says whether the
-    /// client may send on channel `ch`.
-    pub fn start<IO>(io: IO, proto: Protocol, readable: &[bool]) -> Self
+    /// client may send on channel `ch`. A connection on which no frame passes
+    /// for `idle_timeout` is closed with 1001 (going away).
+    pub fn start<IO>(
+        io: IO,
+        proto: Protocol,
+        readable: &[bool],
+        idle_timeout: Option<Duration>,
+    ) -> Self
     where
         IO: AsyncRead + AsyncWrite + Send + 'static,
     {
@@ -77,11 +87,20 @@ impl Conn {
             inputs.push(r.then_some(rx));
             senders.push(r.then_some(tx));
         }
-        tokio::spawn(write_loop(wr, out_rx, proto.base64));
-        let reader = Reader::new(proto, senders, out_tx.clone());
+        let activity = Activity::new();
+        let encode = move |out, buf: &mut Vec<u8>| encode(out, proto.base64, buf);
+        tokio::spawn(write_loop(wr, out_rx, encode, activity.clone()));
+        let reader = Reader::new(proto, senders, out_tx.clone(), activity.clone());
+        let out = out_tx.clone();
         tokio::spawn(async move {
-            if let Err(e) = reader.run(rd).await {
-                tracing::debug!(error = %e, "websocket connection ended with an error");
+            tokio::select! {
+                res = reader.run(rd) => if let Err(e) = res {
+                    tracing::debug!(error = %e, "websocket connection ended with an error");
+                },
+                () = activity.idle(idle_timeout) => {
+                    tracing::info!("closing a streaming connection idle for {idle_timeout:?}");
+                    let _ = out.send(Out::Close(1001)).await;
+                }
             }
             let _ = gone_tx.send(true);
         });
@@ -111,38 +130,11 @@ impl Conn {
     }
 }
 
-/// Most bytes of frames gathered into one write.
-const BATCH: usize = 256 * 1024;
-
-/// Writes messages in order; messages queued together go out in one write.
-/// Ends after a CLOSE.
-async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out>, b64: bool) {
-    let mut buf = Vec::new();
-    while let Some(mut out) = rx.recv().await {
-        let last = loop {
-            let f = to_frame(out, b64);
-            buf.extend_from_slice(&f.encode());
-            if f.opcode == frame::CLOSE {
-                break true;
-            }
-            match rx.try_recv() {
-                Ok(next) if buf.len() < BATCH => out = next,
-                Ok(next) => {
-                    if wr.write_all(&buf).await.is_err() {
-                        break true;
-                    }
-                    buf.clear();
-                    out = next;
-                }
-                Err(_) => break false,
-            }
-        };
-        if wr.write_all(&buf).await.is_err() || wr.flush().await.is_err() || last {
-            break;
-        }
-        buf.clear();
-    }
-    let _ = wr.shutdown().await;
+/// Appends `out`'s frame to `buf`; `true` after a CLOSE (nothing may follow).
+fn encode(out: Out, b64: bool, buf: &mut Vec<u8>) -> bool {
+    let f = to_frame(out, b64);
+    buf.extend_from_slice(&f.encode());
+    f.opcode == frame::CLOSE
 }
 
 /// The frame for `out`: channel messages as binary (channel byte) or, in
@@ -192,7 +184,7 @@ mod tests {
     /// Feeds `bytes` to a connection; returns what stdin and resize received.
     async fn feed(proto: Protocol, bytes: &[u8]) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         let (client, server) = tokio::io::duplex(1 << 16);
-        let mut conn = Conn::start(server, proto, &[true, false, false, false, true]);
+        let mut conn = Conn::start(server, proto, &[true, false, false, false, true], None);
         let (mut rd, mut wr) = tokio::io::split(client);
         let drain = tokio::spawn(async move {
             let mut sink = Vec::new();

@@ -5,6 +5,7 @@
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::WsError;
+use crate::streaming::wire::read_body;
 
 /// Opcodes (section 5.2).
 pub const CONTINUATION: u8 = 0x0;
@@ -95,9 +96,8 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Frame>
     }
     let mut mask = [0u8; 4];
     r.read_exact(&mut mask).await?;
-    // `len` is at most MAX_PAYLOAD, so it fits usize.
-    let mut payload = vec![0u8; len as usize];
-    r.read_exact(&mut payload).await?;
+    // `len` is at most MAX_PAYLOAD, so it fits u32; the payload grows as it arrives.
+    let mut payload = read_body(r, u32::try_from(len).unwrap_or(u32::MAX)).await?;
     for (i, b) in payload.iter_mut().enumerate() {
         *b ^= mask[i % 4];
     }

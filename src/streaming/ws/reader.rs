@@ -12,6 +12,7 @@ use super::conn::Out;
 use super::frame::{self, read_frame, MAX_PAYLOAD};
 use super::handshake::Protocol;
 use super::WsError;
+use crate::streaming::idle::Activity;
 
 /// The v5 close signal's channel byte: `[255, channel]` closes `channel`.
 const CLOSE_SIGNAL: u8 = 255;
@@ -21,6 +22,7 @@ pub(super) struct Reader {
     proto: Protocol,
     senders: Vec<Option<mpsc::Sender<Vec<u8>>>>,
     out: mpsc::Sender<Out>,
+    activity: Activity,
 }
 
 impl Reader {
@@ -28,11 +30,13 @@ impl Reader {
         proto: Protocol,
         senders: Vec<Option<mpsc::Sender<Vec<u8>>>>,
         out: mpsc::Sender<Out>,
+        activity: Activity,
     ) -> Self {
         Self {
             proto,
             senders,
             out,
+            activity,
         }
     }
 
@@ -54,6 +58,7 @@ impl Reader {
     async fn frames<R: AsyncRead + Unpin>(&mut self, rd: &mut R) -> Result<(), WsError> {
         let mut message: Option<Vec<u8>> = None;
         while let Some(f) = read_frame(rd).await? {
+            self.activity.touch();
             let data_end = f.fin && !f.is_control();
             match f.opcode {
                 frame::PING => {

@@ -1,0 +1,91 @@
+//! The streaming server's idle timeout (`ServerConfig::idle_timeout`, the
+//! daemon's `[streaming] idle_timeout`): a connection that keeps carrying
+//! frames outlives the timeout; one that goes quiet is closed (GOAWAY over
+//! SPDY, CLOSE 1001 over WebSocket) and its command is stopped. Driven by the
+//! independent test client in `streaming_client`.
+
+mod streaming_client;
+
+use std::time::{Duration, Instant};
+
+use sifcri::streaming::ServerConfig;
+use streaming_client::harness::Harness;
+use streaming_client::ws::{ws_collect, ws_connect};
+use streaming_client::{collect, open_streams, upgrade, Client};
+
+const IDLE: Duration = Duration::from_millis(700);
+
+fn harness() -> Harness {
+    Harness::with_config(ServerConfig {
+        idle_timeout: Some(IDLE),
+        ..ServerConfig::default()
+    })
+}
+
+/// Sends a line every `IDLE / 3` for twice `IDLE`: traffic keeps it open.
+fn keep_busy(mut send: impl FnMut(&[u8])) -> Instant {
+    let start = Instant::now();
+    while start.elapsed() < IDLE * 2 {
+        send(b"tick\n");
+        std::thread::sleep(IDLE / 3);
+    }
+    Instant::now()
+}
+
+fn assert_closed_after_quiet(last: Instant) {
+    let quiet = last.elapsed();
+    assert!(quiet >= IDLE / 2, "closed after only {quiet:?} of quiet");
+    assert!(
+        quiet < IDLE + Duration::from_secs(4),
+        "closed late: {quiet:?}"
+    );
+}
+
+#[test]
+fn spdy_session_closes_once_quiet_and_stops_the_command() {
+    let h = harness();
+    let url = h.exec("cat", false, true);
+    let (tcp, hs) = upgrade(&url, &["v4.channel.k8s.io"]);
+    assert_eq!(hs.status, 101);
+    let mut c = Client::new(tcp);
+    let ids = open_streams(&mut c, &["error", "stdin", "stdout", "stderr"]);
+    let stdin = ids[1].1;
+    let last = keep_busy(|line| c.send(stdin, line, false));
+    let o = collect(&mut c, &ids);
+    assert_closed_after_quiet(last);
+    assert!(o.goaway, "the session ended with a GOAWAY");
+    let ticks = o.stdout().matches("tick").count();
+    assert!(ticks >= 5, "busy time was not cut short: {:?}", o.stdout());
+    h.assert_no_process_left();
+}
+
+#[test]
+fn websocket_connection_closes_once_quiet_and_stops_the_command() {
+    let h = harness();
+    let url = h.exec("cat", false, true);
+    let (mut c, hs) = ws_connect(&url, &["v5.channel.k8s.io"]);
+    assert_eq!(hs.status, 101);
+    let last = keep_busy(|line| c.send(0, line));
+    let o = ws_collect(&mut c);
+    assert_closed_after_quiet(last);
+    assert_eq!(o.close, Some(1001), "closed as going away");
+    assert!(o.text(1).matches("tick").count() >= 5, "{:?}", o.text(1));
+    h.assert_no_process_left();
+}
+
+#[test]
+fn no_timeout_keeps_a_quiet_session_open() {
+    let h = Harness::with_config(ServerConfig {
+        idle_timeout: None,
+        ..ServerConfig::default()
+    });
+    let url = h.exec("cat", false, true);
+    let (mut c, hs) = ws_connect(&url, &["v5.channel.k8s.io"]);
+    assert_eq!(hs.status, 101);
+    std::thread::sleep(IDLE * 2);
+    c.send(0, b"still here\n");
+    c.close_channel(0);
+    let o = ws_collect(&mut c);
+    assert_eq!(o.text(1), "still here\n");
+    assert_eq!(o.status()["status"], "Success");
+}
