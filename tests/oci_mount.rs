@@ -9,7 +9,9 @@ mod oci_common;
 use std::path::Path;
 
 use oci_common::sif::{can_mount, make_sif, MountGuard};
-use oci_common::{chown_to_user, modes, subordinate_start, user_uid, Env, Mode};
+use oci_common::{
+    chown_to_user, modes, subordinate_gid_start, subordinate_start, user_gid, user_uid, Env, Mode,
+};
 use serde_json::{json, Value};
 
 fn read_config(bundle: &Path) -> Value {
@@ -58,7 +60,7 @@ fn sif_bundle_mount_run_umount() {
         assert_eq!(cfg["process"]["args"], json!(["/bin/sh"]));
         assert_eq!(cfg["root"]["readonly"], json!(false), "{mode:?}");
         let script = "cat /etc/secret 2>/dev/null; echo new > /written && cat /written; \
-                      mkdir /etc/new 2>/dev/null && echo etc-ok || echo etc-denied";
+                      mkdir /etc/new && echo etc-ok || echo etc-denied";
         cfg["process"]["args"] = json!(["sh", "-c", script]);
         cfg["linux"]["maskedPaths"] = json!([]);
         write_config(&bundle, &cfg);
@@ -69,13 +71,9 @@ fn sif_bundle_mount_run_umount() {
             "{mode:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        // A user's container cannot write into root-owned image directories (docs/oci.md).
-        let etc = if mode == Mode::Root {
-            "etc-ok"
-        } else {
-            "etc-denied"
-        };
-        assert_eq!(stdout, format!("top secret\nnew\n{etc}\n"), "{mode:?}");
+        // Container root may write into the image's root-owned directories, also as a
+        // user: the FUSE server reports them as owned by the user (docs/rootless.md).
+        assert_eq!(stdout, "top secret\nnew\netc-ok\n", "{mode:?}");
         let upper = std::fs::read_to_string(bundle.join("upper/written"));
         assert_eq!(
             upper.unwrap(),
@@ -84,6 +82,68 @@ fn sif_bundle_mount_run_umount() {
         );
         umount_clean(&env, mode, &bundle);
         assert!(std::fs::read(&sif).unwrap() == before, "the SIF changed");
+    }
+}
+
+/// The image's /etc/passwd, and a directory /home/app owned by 1000:1000.
+fn image_home(tree: &Path) {
+    std::fs::write(tree.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    let home = tree.join("home/app");
+    std::fs::create_dir_all(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(1000), Some(1000)).unwrap();
+}
+
+/// The host owner (uid, gid) of a file in the bundle's upper directory.
+fn upper_owner(bundle: &Path, name: &str) -> (u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(bundle.join("upper").join(name)).unwrap();
+    (meta.uid(), meta.gid())
+}
+
+/// Issue 4: container root writes into the image's root-owned /, /etc (a new file, an
+/// append to /etc/passwd) and /tmp, and into a directory of uid 1000, as root and as a
+/// user; the image's owners show inside as they are stored, and in the upper directory
+/// the new files belong to the user (copied-up ones keep their owner, mapped).
+#[test]
+fn container_root_writes_into_root_owned_image_dirs() {
+    if !can_mount() {
+        return;
+    }
+    for mode in modes() {
+        let env = Env::new(mode);
+        let sif = make_sif(env.path(), image_home, None);
+        let bundle = bundle_dir(&env, mode);
+        let _guard = MountGuard(bundle.join("rootfs"));
+        env.ok(&["mount", sif.to_str().unwrap(), bundle.to_str().unwrap()]);
+        let mut cfg = read_config(&bundle);
+        let script = "stat -c '%u:%g' /etc /home/app; echo a > /top && echo b > /etc/newfile \
+                      && echo app:x:1000:1000::/home/app:/bin/sh >> /etc/passwd \
+                      && echo c > /tmp/t && echo d > /home/app/f && echo written; \
+                      tail -n 1 /etc/passwd; stat -c '%u:%g' /etc/newfile /home/app/f";
+        cfg["process"]["args"] = json!(["sh", "-c", script]);
+        cfg["linux"]["maskedPaths"] = json!([]);
+        // The image's own /tmp, not the default spec's tmpfs.
+        let mounts = cfg["mounts"].as_array_mut().unwrap();
+        mounts.retain(|m| m["destination"] != "/tmp");
+        write_config(&bundle, &cfg);
+        let out = env.run_in(&bundle, "rootwrites");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{mode:?}: {stderr}");
+        let want = "0:0\n1000:1000\nwritten\napp:x:1000:1000::/home/app:/bin/sh\n0:0\n0:0\n";
+        assert_eq!(stdout, want, "{mode:?}: {stderr}");
+        let (me, app) = match mode {
+            Mode::Root => ((0, 0), (1000, 1000)),
+            Mode::User => (
+                (user_uid(), user_gid()),
+                (subordinate_start() + 999, subordinate_gid_start() + 999),
+            ),
+        };
+        for file in ["top", "etc/newfile", "etc/passwd", "tmp/t", "home/app/f"] {
+            assert_eq!(upper_owner(&bundle, file), me, "{mode:?}: upper/{file}");
+        }
+        assert_eq!(upper_owner(&bundle, "home/app"), app, "{mode:?}: copied up");
+        umount_clean(&env, mode, &bundle);
     }
 }
 
@@ -113,7 +173,7 @@ fn sif_bundle_from_image_config() {
         let bundle = bundle_dir(&env, mode);
         let _guard = MountGuard(bundle.join("rootfs"));
         env.ok(&["mount", sif.to_str().unwrap(), bundle.to_str().unwrap()]);
-        let mut cfg = read_config(&bundle);
+        let cfg = read_config(&bundle);
         let p = &cfg["process"];
         assert_eq!(
             p["args"],
@@ -135,15 +195,16 @@ fn sif_bundle_from_image_config() {
             "SIGINT"
         );
         if mode == Mode::User {
-            // uid 1000 needs more than the user's own id: map the subordinate range.
+            // uid 1000 needs more than the user's own id: oci mount maps the
+            // subordinate range.
             let maps = |first| json!([{"containerID": 0, "hostID": first, "size": 1}, {"containerID": 1, "hostID": subordinate_start(), "size": 65536}]);
-            cfg["linux"]["namespaces"]
-                .as_array_mut()
-                .unwrap()
-                .push(json!({"type": "user"}));
-            cfg["linux"]["uidMappings"] = maps(user_uid());
-            cfg["linux"]["gidMappings"] = maps(user_uid());
-            write_config(&bundle, &cfg);
+            assert_eq!(cfg["linux"]["uidMappings"], maps(user_uid()));
+            let gmaps = json!([{"containerID": 0, "hostID": user_gid(), "size": 1}, {"containerID": 1, "hostID": subordinate_gid_start(), "size": 65536}]);
+            assert_eq!(cfg["linux"]["gidMappings"], gmaps);
+            let users = cfg["linux"]["namespaces"].as_array().unwrap();
+            assert_eq!(users.iter().filter(|n| n["type"] == "user").count(), 1);
+        } else {
+            assert!(cfg["linux"]["uidMappings"].is_null());
         }
         let out = env.run_in(&bundle, "imagecfg");
         assert!(

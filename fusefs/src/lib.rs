@@ -15,7 +15,7 @@ mod sys;
 pub mod write;
 
 pub use cache::CacheConfig;
-pub use fs::SquashFuse;
+pub use fs::{IdRange, OwnerMap, SquashFuse};
 pub use source::{Source, SourceError};
 pub use squashfs::{
     Compressor, Dir, DirEntry, Error, FileBlock, Inode, InodeRef, Kind, Squashfs, Superblock,

@@ -17,6 +17,7 @@ pub mod cgroups;
 mod container;
 mod error;
 mod hooks;
+mod idmaps;
 mod image_config;
 mod namespaces;
 mod process;
@@ -32,6 +33,7 @@ mod userns;
 
 pub use container::{wait_code, Container, CreateOptions, ExecOptions, Status};
 pub use error::Error;
+pub use idmaps::user_id_mappings;
 pub use image_config::{
     apply_image_config, resolve_user, resolve_user_in, ImageConfigError, User,
     STOP_SIGNAL_ANNOTATION,

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use nix::sched::{setns, unshare, CloneFlags};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
+use crate::idmaps::{default_map, Kind};
 use crate::spec::SpecError;
 use crate::userns::IdMap;
 
@@ -51,8 +52,8 @@ impl NsPlan {
         if plan.creates(LinuxNamespaceType::User) {
             let uids = linux.and_then(|l| l.uid_mappings().as_ref());
             let gids = linux.and_then(|l| l.gid_mappings().as_ref());
-            plan.uid_maps = IdMap::from_spec(uids, nix::unistd::geteuid().as_raw());
-            plan.gid_maps = IdMap::from_spec(gids, nix::unistd::getegid().as_raw());
+            plan.uid_maps = IdMap::from_spec(uids, || default_map(Kind::Uid, privileged));
+            plan.gid_maps = IdMap::from_spec(gids, || default_map(Kind::Gid, privileged));
         } else if linux
             .and_then(|l| l.uid_mappings().as_ref())
             .is_some_and(|m| !m.is_empty())

@@ -20,8 +20,11 @@ pub(crate) struct IdMap {
 }
 
 impl IdMap {
-    /// The spec's mappings, or the single mapping of `own` to container root.
-    pub fn from_spec(maps: Option<&Vec<LinuxIdMapping>>, own: u32) -> Vec<Self> {
+    /// The spec's mappings, or `default` when it has none.
+    pub fn from_spec(
+        maps: Option<&Vec<LinuxIdMapping>>,
+        default: impl FnOnce() -> Vec<Self>,
+    ) -> Vec<Self> {
         match maps {
             Some(maps) if !maps.is_empty() => maps
                 .iter()
@@ -31,11 +34,7 @@ impl IdMap {
                     size: m.size(),
                 })
                 .collect(),
-            _ => vec![Self {
-                container: 0,
-                host: own,
-                size: 1,
-            }],
+            _ => default(),
         }
     }
 }
@@ -68,7 +67,10 @@ pub enum UsernsError {
     },
 }
 
-/// Writes the uid and gid maps of the user namespace of `pid`.
+/// Writes the uid and gid maps of the user namespace of `pid`: directly where we may
+/// (root of the initial namespace; root of our own user namespace, which holds
+/// `CAP_SETUID` and `CAP_SETGID` over its ids; a single mapping of our own id), else
+/// through `newuidmap`/`newgidmap`.
 pub(crate) fn write_maps(
     pid: Pid,
     uids: &[IdMap],
@@ -78,6 +80,7 @@ pub(crate) fn write_maps(
     let own_uid = nix::unistd::geteuid().as_raw();
     let own_gid = nix::unistd::getegid().as_raw();
     let single = |m: &[IdMap], own: u32| m.len() == 1 && m[0].host == own && m[0].size == 1;
+    let privileged = privileged || own_uid == 0;
     if privileged || single(uids, own_uid) {
         write_file(pid, "uid_map", &format_map(uids))?;
     } else {
@@ -130,15 +133,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_mapping_is_own_id_as_root() {
-        assert_eq!(
-            IdMap::from_spec(None, 1001),
+    fn spec_mappings_else_the_default() {
+        let own = || {
             vec![IdMap {
                 container: 0,
                 host: 1001,
-                size: 1
+                size: 1,
             }]
-        );
+        };
+        assert_eq!(IdMap::from_spec(None, own), own());
+        assert_eq!(IdMap::from_spec(Some(&Vec::new()), own), own());
         let maps = vec![
             IdMap {
                 container: 0,

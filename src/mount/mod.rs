@@ -43,6 +43,20 @@ pub fn cache_bytes() -> u64 {
     CACHE_BYTES.load(Ordering::Relaxed)
 }
 
+static OWNERS: std::sync::OnceLock<fusefs::OwnerMap> = std::sync::OnceLock::new();
+
+/// Reports the image owners of the mounts this process serves from now on through
+/// `owners` (process-wide, set once: `sifcri oci mount` as an ordinary user maps them
+/// to the ids its containers' user namespace sees them as); false if already set.
+pub fn set_owner_map(owners: fusefs::OwnerMap) -> bool {
+    OWNERS.set(owners).is_ok()
+}
+
+/// The owner map of the mounts this process serves (identity unless set).
+pub fn owner_map() -> fusefs::OwnerMap {
+    OWNERS.get().cloned().unwrap_or_default()
+}
+
 /// One `sifcri mount`, validated.
 #[derive(Debug, Clone)]
 pub struct MountRequest {

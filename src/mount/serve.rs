@@ -203,5 +203,5 @@ fn filesystem(image: ImageSource) -> Result<fusefs::SquashFuse, Error> {
     };
     let squashfs =
         fusefs::Squashfs::open(source, cache).map_err(|source| Error::Squashfs { path, source })?;
-    Ok(fusefs::SquashFuse::new(squashfs))
+    Ok(fusefs::SquashFuse::with_owners(squashfs, super::owner_map()))
 }

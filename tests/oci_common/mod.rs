@@ -233,13 +233,28 @@ pub fn user_uid() -> u32 {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
-/// The first subordinate id of the test user (useradd or setup.sh assigns the range).
+/// The test user's primary gid.
+pub fn user_gid() -> u32 {
+    let out = Command::new("id").args(["-g", TEST_USER]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// The first subordinate uid of the test user (useradd or setup.sh assigns the range).
 pub fn subordinate_start() -> u32 {
-    let text = std::fs::read_to_string("/etc/subuid").unwrap();
+    subordinate_in("/etc/subuid")
+}
+
+/// The first subordinate gid of the test user.
+pub fn subordinate_gid_start() -> u32 {
+    subordinate_in("/etc/subgid")
+}
+
+fn subordinate_in(file: &str) -> u32 {
+    let text = std::fs::read_to_string(file).unwrap();
     let line = text
         .lines()
         .find(|l| l.starts_with(&format!("{TEST_USER}:")))
-        .expect("test user has no /etc/subuid range");
+        .unwrap_or_else(|| panic!("test user has no {file} range"));
     let fields: Vec<&str> = line.split(':').collect();
     assert!(
         fields[2].parse::<u32>().unwrap() >= 65536,

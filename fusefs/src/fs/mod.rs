@@ -19,6 +19,7 @@ mod caller;
 mod data;
 mod inodes;
 mod ops;
+mod owners;
 mod readdir;
 mod xattr;
 
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 use crate::squashfs::{Error, Inode, InodeRef, Squashfs};
 use inodes::InodeMap;
+pub use owners::{IdRange, OwnerMap};
 
 /// How long the kernel may cache entries and attributes: the image never changes.
 const TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -56,12 +58,19 @@ struct FsInner {
     file_lookups: AtomicU64,
     /// `file_lookups` when the last listing started.
     file_lookups_seen: AtomicU64,
+    /// How the image's owners are reported.
+    owners: OwnerMap,
 }
 
 impl SquashFuse {
     /// Serves `image`; FUSE node ids are the image's inode numbers, with the root's
     /// number swapped with 1 (`FUSE_ROOT_ID`).
     pub fn new(image: Squashfs) -> Self {
+        Self::with_owners(image, OwnerMap::default())
+    }
+
+    /// As [`SquashFuse::new`], reporting the image's owners through `owners`.
+    pub fn with_owners(image: Squashfs, owners: OwnerMap) -> Self {
         let root_ref = InodeRef(image.superblock().root_inode);
         let root_ino = image.root().map(|r| r.ino).unwrap_or(1);
         let exportable = image.superblock().is_exportable();
@@ -76,6 +85,7 @@ impl SquashFuse {
                 zero_message_opendir: AtomicBool::new(false),
                 file_lookups: AtomicU64::new(0),
                 file_lookups_seen: AtomicU64::new(0),
+                owners,
             }),
         }
     }
@@ -83,6 +93,14 @@ impl SquashFuse {
     /// The image being served.
     pub fn image(&self) -> &Squashfs {
         &self.inner.image
+    }
+
+    /// The attributes of `inode` under node id `node`, owners mapped.
+    fn attr(&self, inode: &Inode, node: u64) -> fuser::FileAttr {
+        let mut attr = attr::file_attr(inode, node);
+        attr.uid = self.inner.owners.uid(attr.uid);
+        attr.gid = self.inner.owners.gid(attr.gid);
+        attr
     }
 
     /// The FUSE node id of squashfs inode number `ino` (and back: the map is its own inverse).

@@ -10,7 +10,7 @@ use fuser::{
     ReplyEntry, ReplyOpen, ReplyStatfs, ReplyXattr, Request,
 };
 
-use super::attr::{file_attr, negative_attr};
+use super::attr::negative_attr;
 use super::{SquashFuse, TTL};
 use crate::squashfs::Kind;
 
@@ -60,14 +60,14 @@ impl Filesystem for SquashFuse {
         }
         reply.entry(
             &TTL,
-            &file_attr(&inode, self.node_id(inode.ino)),
+            &self.attr(&inode, self.node_id(inode.ino)),
             Generation(0),
         );
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         let inode = tryr!(reply, self.resolve(ino.0));
-        reply.attr(&TTL, &file_attr(&inode, ino.0));
+        reply.attr(&TTL, &self.attr(&inode, ino.0));
     }
 
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
@@ -177,7 +177,8 @@ impl Filesystem for SquashFuse {
         if mask.contains(AccessFlags::W_OK) {
             return reply.error(Errno::EROFS);
         }
-        if allowed(&inode, req.uid(), req.gid(), mask) {
+        let owner = self.attr(&inode, ino.0);
+        if allowed(&inode, (owner.uid, owner.gid), (req.uid(), req.gid()), mask) {
             reply.ok();
         } else {
             reply.error(Errno::EACCES);
@@ -185,16 +186,22 @@ impl Filesystem for SquashFuse {
     }
 }
 
-/// Unix permission check of `mask` (R_OK/X_OK) for `uid`/`gid` (supplementary groups
-/// are not visible here; the kernel's own check with `default_permissions` covers them).
-fn allowed(inode: &crate::squashfs::Inode, uid: u32, gid: u32, mask: AccessFlags) -> bool {
+/// Unix permission check of `mask` (R_OK/X_OK) for the caller `(uid, gid)` against the
+/// reported `owner` (supplementary groups are not visible here; the kernel's own check
+/// with `default_permissions` covers them).
+fn allowed(
+    inode: &crate::squashfs::Inode,
+    owner: (u32, u32),
+    (uid, gid): (u32, u32),
+    mask: AccessFlags,
+) -> bool {
     let want = (mask.bits() & 0o7) as u32;
     if uid == 0 {
         return want & 1 == 0 || inode.mode & 0o111 != 0 || inode.kind == Kind::Dir;
     }
-    let bits = if uid == inode.uid {
+    let bits = if uid == owner.0 {
         inode.mode >> 6
-    } else if gid == inode.gid {
+    } else if gid == owner.1 {
         inode.mode >> 3
     } else {
         inode.mode

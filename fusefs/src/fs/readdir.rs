@@ -8,7 +8,7 @@ use fuser::{FileType, Generation, INodeNo, ReplyDirectory, ReplyDirectoryPlus};
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::attr::{errno, file_attr, file_type};
+use super::attr::{errno, file_type};
 use super::{SquashFuse, TTL};
 use crate::squashfs::{DirEntry, Error, Inode};
 
@@ -94,11 +94,11 @@ impl SquashFuse {
         let listed = self.walk(node, offset, entries, |next, name, slot| {
             // The kernel does not instantiate `.`/`..` from readdirplus; attrs are informative.
             let (n, attr, inode) = match slot {
-                Slot::Dot(n, dir) => (n, file_attr(dir, n), None),
+                Slot::Dot(n, dir) => (n, self.attr(dir, n), None),
                 Slot::Entry(e) => {
                     let inode = self.image().entry_inode(e)?;
                     let n = self.node_id(inode.ino);
-                    (n, file_attr(&inode, n), Some(inode))
+                    (n, self.attr(&inode, n), Some(inode))
                 }
             };
             let full = reply.add(INodeNo(n), next, name, &TTL, &attr, Generation(0));
