@@ -1,5 +1,6 @@
-//! Every `unsafe` call of the root crate: the few ioctls that neither `nix` nor
-//! `rootless` expose safely. Input: live descriptors from the caller; output: errno.
+//! Every `unsafe` call of the root crate: the few ioctls and system calls that neither
+//! `nix` nor `rootless` expose safely (a window size, a fork, a pidfd). Input: live
+//! descriptors and pids from the caller; output: errno.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -17,4 +18,30 @@ pub fn set_window_size(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> nix::Result<
     // live local value for the whole call; `fd` is borrowed, so it is open.
     let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &size) };
     Errno::result(rc).map(drop)
+}
+
+/// Forks this process, which must have exactly one thread (checked through
+/// `/proc/self/task`; refused with `EBUSY` otherwise): the per-container monitor
+/// detaches from the daemon this way instead of re-executing the binary.
+pub fn fork_single_threaded() -> nix::Result<nix::unistd::ForkResult> {
+    let threads = std::fs::read_dir("/proc/self/task").map_err(|_| Errno::ENOSYS)?;
+    if threads.count() != 1 {
+        return Err(Errno::EBUSY);
+    }
+    // SAFETY: the process has a single thread (counted just above, and only this
+    // thread could start another in between), so the child is a complete copy: no lock
+    // is held by a thread that does not exist there, and it may run arbitrary code.
+    unsafe { nix::unistd::fork() }
+}
+
+/// A pidfd of process `pid` (pidfd_open(2), Linux 5.3): readable once it has exited,
+/// also when it is not our child.
+pub fn pidfd_open(pid: i32) -> nix::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags by value and touches no memory of ours.
+    let rc = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = Errno::result(rc)?;
+    let fd = i32::try_from(fd).map_err(|_| Errno::EBADF)?;
+    // SAFETY: the kernel just returned this new descriptor; nothing else owns it.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }

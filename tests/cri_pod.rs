@@ -1,12 +1,13 @@
 //! Pod sandboxes through the real daemon: lifecycle, namespaces and hostname seen from
 //! inside, DNS and sysctls, list filters, bad input codes, restart after `kill -9`,
-//! and 20 pods run and removed concurrently with a leak check.
+//! and 20 pods run and removed concurrently, each with a container of one image (one
+//! shared FUSE lower), with a leak check (mounts, lowers, state, records).
 
 mod cri_common;
 
 use std::process::Command;
 
-use cri_common::{mounts_under, pod_config, require_root, Daemon};
+use cri_common::{busybox_image, mounts_under, pod_config, require_root, Daemon};
 use proto::cri;
 use tonic::Code;
 
@@ -263,11 +264,43 @@ async fn twenty_pods_concurrently_leave_nothing_behind() {
         return;
     }
     let d = Daemon::start();
+    busybox_image(&d, "localhost/busybox:pods");
     let mut tasks = Vec::new();
     for i in 0..20 {
         let mut c = d.client().await;
         tasks.push(tokio::spawn(async move {
-            let id = run(&mut c, pod_config(&format!("p{i}"))).await;
+            let config = pod_config(&format!("p{i}"));
+            let id = run(&mut c, config.clone()).await;
+            let container = sleeper(&mut c, &id, config).await;
+            (c, id, container)
+        }));
+    }
+    let mut pods = Vec::new();
+    for t in tasks {
+        pods.push(t.await.unwrap());
+    }
+    let lowers = d.state().join("lowers");
+    let fuse = |d: &Daemon| {
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let under = d.dir.path().display().to_string();
+        info.lines()
+            .filter(|l| l.contains(" - fuse.sifcri ") && l.contains(&under))
+            .count()
+    };
+    assert_eq!(
+        fuse(&d),
+        1,
+        "one FUSE mount for the 20 containers of one image"
+    );
+    let refs = std::fs::read_dir(&lowers).unwrap().flatten();
+    let refs: usize = refs
+        .filter(|e| e.path().is_dir())
+        .map(|e| std::fs::read_dir(e.path().join("refs")).unwrap().count())
+        .sum();
+    assert_eq!(refs, 20);
+    let mut tasks = Vec::new();
+    for (mut c, id, _) in pods {
+        tasks.push(tokio::spawn(async move {
             stop(&mut c, &id).await;
             remove(&mut c, &id).await;
         }));
@@ -279,7 +312,40 @@ async fn twenty_pods_concurrently_leave_nothing_behind() {
     assert!(list(&mut c, cri::PodSandboxFilter::default())
         .await
         .is_empty());
+    assert_eq!(fuse(&d), 0);
     assert_no_leftovers(&d);
+}
+
+/// Creates and starts a container sleeping in pod `id`; returns its id.
+async fn sleeper(c: &mut cri_common::Client, id: &str, pod: cri::PodSandboxConfig) -> String {
+    let config = cri::ContainerConfig {
+        metadata: Some(cri::ContainerMetadata {
+            name: "sleeper".into(),
+            attempt: 0,
+        }),
+        image: Some(cri::ImageSpec {
+            image: "localhost/busybox:pods".into(),
+            ..Default::default()
+        }),
+        command: vec!["sleep".into(), "600".into()],
+        ..Default::default()
+    };
+    let req = cri::CreateContainerRequest {
+        pod_sandbox_id: id.into(),
+        config: Some(config),
+        sandbox_config: Some(pod),
+    };
+    let cid = c
+        .create_container(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .container_id;
+    let req = cri::StartContainerRequest {
+        container_id: cid.clone(),
+    };
+    c.start_container(req).await.unwrap();
+    cid
 }
 
 fn assert_no_leftovers(d: &Daemon) {
@@ -293,4 +359,17 @@ fn assert_no_leftovers(d: &Daemon) {
         .map(|r| r.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     assert!(records.is_empty(), "records left: {records:?}");
+    let lowers: Vec<_> = std::fs::read_dir(d.state().join("lowers"))
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(lowers.is_empty(), "shared lowers left: {lowers:?}");
+    let containers: Vec<_> = std::fs::read_dir(d.state().join("containers"))
+        .map(|r| r.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(containers.is_empty(), "containers left: {containers:?}");
 }

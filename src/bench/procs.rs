@@ -81,7 +81,7 @@ enum Kind {
     /// A per-container monitor: `sifcri shim`, `containerd-shim-*`.
     Monitor,
     /// Another per-pod or per-container process of the runtime: another verb of the
-    /// daemon's binary (sifcri's FUSE and overlay server, `sifcri mount`), or `pause`.
+    /// daemon's binary (sifcri's shared image server `sifcri-lower`), or `pause`.
     Helper,
 }
 
@@ -91,7 +91,9 @@ fn kind(pid: i32, daemon_exe: &Option<std::path::PathBuf>) -> Option<Kind> {
     if comm.starts_with("containerd-shim") {
         return Some(Kind::Monitor);
     }
-    if comm.trim_end() == "pause" {
+    // sifcri's shared image server is forked off a monitor: its command line is the
+    // monitor's, its name is its own.
+    if matches!(comm.trim_end(), "pause" | "sifcri-lower") {
         return Some(Kind::Helper);
     }
     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();

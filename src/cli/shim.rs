@@ -17,13 +17,19 @@ pub struct ShimArgs {
     /// The image (SIF) whose squashfs becomes the read-only lower layer.
     #[arg(long, value_name = "FILE")]
     pub image: PathBuf,
+    /// The image's shared lower (`STATE/lowers/HEX`, see `sifcri serve`): the image is
+    /// mounted at `DIR/mnt` once for all its containers. Without it the container gets
+    /// a FUSE mount of its own.
+    #[arg(long, value_name = "DIR")]
+    pub lower: Option<PathBuf>,
     /// The OCI runtime's state root.
     #[arg(long, value_name = "DIR")]
     pub runtime_root: PathBuf,
     /// The CRI log file.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
-    /// Already detached from the daemon (set by the shim when it re-executes itself).
+    /// Already detached from the daemon (the shim forks instead now; kept for callers
+    /// that pass it).
     #[arg(long, hide = true)]
     pub detached: bool,
 }

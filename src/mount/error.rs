@@ -123,6 +123,12 @@ pub enum Error {
         /// The directory.
         path: PathBuf,
     },
+    /// An image or container id that cannot name a shared lower or its reference.
+    #[error("{id:?} is not a valid image or container id")]
+    BadId {
+        /// The id.
+        id: String,
+    },
     /// The background server failed before the mount was ready.
     #[error("{message}")]
     Background {

@@ -6,6 +6,9 @@
 //! Output: a mount at the requested directory, served by a process forked off once
 //! the mount is ready (`background`) or by this one (`serve`), or a command run with
 //! the mount in a private namespace (`namespace`). See docs/fusefs.md for the design.
+//! For the daemon: one mount per image shared by its containers, reference counted
+//! under the state directory (`shared`, [`Lowers`]), under a kernel overlay per
+//! container ([`mount_container_rootfs`]).
 
 mod background;
 mod error;
@@ -13,6 +16,7 @@ mod image;
 mod namespace;
 mod overlay;
 mod serve;
+mod shared;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -22,6 +26,7 @@ pub use error::Error;
 pub use image::ImageSource;
 pub(crate) use namespace::enter_private;
 pub use overlay::OverlayDirs;
+pub use shared::{ensure_mounted, Lowers};
 
 /// Default budget, in MiB, of a mount server's caches of decompressed image blocks
 /// (`sifcri mount --cache-size`). The kernel's page cache keeps file data and the
@@ -99,6 +104,20 @@ pub fn mount(req: &MountRequest, mode: Mode) -> Result<u8, Error> {
             background::notify_ready();
         }
     })
+}
+
+/// A container's root filesystem on a shared lower: mounts `image` at `lower/mnt`
+/// unless it is ([`ensure_mounted`]), then a kernel overlay of it with the writable
+/// `upper` at `rootfs`. For a container's monitor, while it has one thread.
+pub fn mount_container_rootfs(
+    lower: &Path,
+    image: &Path,
+    upper: &Path,
+    rootfs: &Path,
+) -> Result<(), Error> {
+    let mnt = ensure_mounted(lower, image)?;
+    let dirs = OverlayDirs::prepare(upper)?;
+    overlay::mount_overlay(&mnt, &dirs, rootfs, serve::in_userns())
 }
 
 /// Unmounts what `sifcri mount` mounted at `dir` (its server then exits).

@@ -70,6 +70,8 @@ struct Plan<'a> {
     dir: &'a Path,
     threads: usize,
     launch: Launch,
+    /// The forked server's process name (`comm`), if not its parent's.
+    name: Option<&'static std::ffi::CStr>,
 }
 
 /// Serves `req` as `launch` says; `notify` is called once the mount is ready.
@@ -100,6 +102,7 @@ pub fn serve(req: &MountRequest, launch: Launch, notify: impl FnOnce()) -> Resul
         dir: &dir,
         threads: req.threads,
         launch,
+        name: None,
     };
     let served = match &req.overlay {
         None => mount_image(image, &dir, &plan, private)?,
@@ -165,7 +168,12 @@ fn mount_image(
     served.worker = match plan.launch {
         Launch::Here => Worker::Thread(std::thread::spawn(move || server.run())),
         Launch::Fork => match server.fork(&[image_fd])? {
-            Forked::Child(server) => background::serve_detached(server, plan.dir),
+            Forked::Child(server) => {
+                if let Some(name) = plan.name {
+                    let _ = nix::sys::prctl::set_name(name);
+                }
+                background::serve_detached(server, plan.dir)
+            }
             Forked::Parent(_) => Worker::Forked,
         },
     };
@@ -187,8 +195,24 @@ fn mount_with_overlay(image: ImageSource, upper: &Path, plan: &Plan<'_>) -> Resu
     result
 }
 
+/// Mounts `image` read-only at `at` and forks its server, named `sifcri-lower`
+/// (a lower shared by containers, see `shared`); returns once the mount is ready.
+/// The process must have one thread.
+pub(super) fn fork_lower(image: &Path, at: &Path) -> Result<(), Error> {
+    let path = std::path::absolute(image).map_err(|e| Error::path("cannot resolve", image, e))?;
+    let image = ImageSource::open(&path, None)?;
+    fusefs::mount::limit_malloc_arenas(1);
+    let plan = Plan {
+        dir: at,
+        threads: fusefs::mount::default_threads(),
+        launch: Launch::Fork,
+        name: Some(c"sifcri-lower"),
+    };
+    mount_image(image, at, &plan, true)?.join()
+}
+
 /// True inside a user namespace other than the initial one.
-fn in_userns() -> bool {
+pub(super) fn in_userns() -> bool {
     std::fs::read_to_string("/proc/self/uid_map")
         .map(|m| !m.split_whitespace().eq(["0", "0", "4294967295"]))
         .unwrap_or(false)
@@ -203,5 +227,8 @@ fn filesystem(image: ImageSource) -> Result<fusefs::SquashFuse, Error> {
     };
     let squashfs =
         fusefs::Squashfs::open(source, cache).map_err(|source| Error::Squashfs { path, source })?;
-    Ok(fusefs::SquashFuse::with_owners(squashfs, super::owner_map()))
+    Ok(fusefs::SquashFuse::with_owners(
+        squashfs,
+        super::owner_map(),
+    ))
 }

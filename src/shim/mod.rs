@@ -1,23 +1,26 @@
 //! `sifcri shim`: the monitor of one container, detached from the daemon so that the
 //! daemon can die and restart without touching the container.
 //!
-//! The daemon starts `sifcri shim ...` with a pipe as stdout; the shim re-executes
-//! itself detached (`--detached`, a new session; the first process exits at once, so
-//! the daemon reaps it and no zombie is left), and the detached shim:
-//! 1. mounts the root filesystem: the image's FUSE lower under a per-container kernel
-//!    overlay at `DIR/bundle/rootfs` (a background `sifcri mount` server);
+//! The daemon starts `sifcri shim ...` with a pipe as stdout; the shim forks (no
+//! re-exec: it has one thread then) and the parent exits at once, so the daemon reaps
+//! it and no zombie is left. The child, in a new session:
+//! 1. mounts the root filesystem: a kernel overlay at `DIR/bundle/rootfs` whose lower
+//!    is the image's FUSE mount shared by all its containers (`--lower`, mounted here
+//!    when no container of the image runs yet, see `crate::mount::Lowers`), or, without
+//!    `--lower`, a FUSE mount of its own;
 //! 2. creates the container with `rootless`, its stdout and stderr on pipes;
 //! 3. writes `ready PID` (or `error MESSAGE`) on the daemon's pipe and closes it;
 //! 4. copies the pipes (or the pty master, for a `tty` container) to the CRI log file
 //!    ([`log`]), reopening it on SIGUSR1, and serves attach clients on
 //!    `DIR/control.sock` (`control`, [`wire`]): the output fanned out to them, their
 //!    input to the container's stdin (a pipe or the pty, as [`stdio`] planned), resizes;
-//! 5. reaps every child (it is a subreaper), and when init exits writes
-//!    `DIR/exit.json` atomically, deletes the container, unmounts the root
-//!    filesystem and exits.
+//! 5. reaps every child (it is a subreaper), and when init exits deletes the
+//!    container, unmounts the overlay, writes `DIR/exit.json` atomically and exits
+//!    (the daemon waits for that exit on a pidfd).
 //!
 //! Starting the container (the exec fifo) and signalling it are done by the daemon
-//! through `rootless` directly.
+//! through `rootless` directly; the daemon drops the container's reference on the
+//! shared lower when it removes the container.
 
 mod control;
 pub mod log;
@@ -28,7 +31,6 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -44,6 +46,8 @@ pub struct ShimOptions {
     pub dir: PathBuf,
     /// The SIF image.
     pub image: PathBuf,
+    /// The image's shared lower directory (`STATE/lowers/HEX`), if any.
+    pub lower: Option<PathBuf>,
     /// The OCI runtime state root.
     pub runtime_root: PathBuf,
     /// The CRI log file.
@@ -69,23 +73,20 @@ pub struct ExitRecord {
 pub struct Shim;
 
 impl Shim {
-    /// Re-executes the shim detached; the detached one inherits our stdout.
-    pub fn detach(opts: &ShimOptions) -> std::io::Result<()> {
-        let mut cmd = Command::new(std::env::current_exe()?);
-        cmd.arg("shim").arg("--detached").arg("--id").arg(&opts.id);
-        cmd.arg("--dir")
-            .arg(&opts.dir)
-            .arg("--image")
-            .arg(&opts.image);
-        cmd.arg("--runtime-root").arg(&opts.runtime_root);
-        if let Some(l) = &opts.log {
-            cmd.arg("--log").arg(l);
+    /// Forks the monitor off: true in the child, which goes on to [`Shim::run`] with
+    /// stdin on /dev/null and stderr on `DIR/shim.log`; false in the parent, which
+    /// returns at once. The process must have one thread.
+    pub fn detach(opts: &ShimOptions) -> std::io::Result<bool> {
+        let shim_log = File::create(opts.dir.join("shim.log"))?;
+        let null = File::open("/dev/null")?;
+        match crate::sys::fork_single_threaded()? {
+            nix::unistd::ForkResult::Parent { .. } => Ok(false),
+            nix::unistd::ForkResult::Child => {
+                nix::unistd::dup2_stdin(&null)?;
+                nix::unistd::dup2_stderr(&shim_log)?;
+                Ok(true)
+            }
         }
-        let shim_log = std::fs::File::create(opts.dir.join("shim.log"))?;
-        cmd.stdin(Stdio::null())
-            .stderr(shim_log)
-            .env_remove("NOTIFY_SOCKET");
-        cmd.spawn().map(drop)
     }
 
     /// The detached monitor; returns its exit status.
@@ -94,10 +95,13 @@ impl Shim {
         let _ = std::env::set_current_dir("/");
         let pid = std::process::id().to_string();
         let _ = crate::state::write_atomic(&opts.dir.join("shim.pid"), pid.as_bytes());
+        // Close-on-exec, so that nothing the shim forks or runs holds the pipe open.
         let ready = match nix::unistd::dup(std::io::stdout().as_fd()) {
-            Ok(fd) => std::fs::File::from(fd),
+            Ok(fd) => File::from(fd),
             Err(_) => return 1,
         };
+        let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
+        let _ = nix::fcntl::fcntl(&ready, cloexec);
         match prepare(opts) {
             Ok(prepared) => {
                 let _ = writeln!(&ready, "ready {}", prepared.pid);
@@ -130,15 +134,7 @@ fn prepare(opts: &ShimOptions) -> Result<Prepared, String> {
     nix::sys::prctl::set_child_subreaper(true).map_err(|e| format!("subreaper: {e}"))?;
     let rootfs = opts.dir.join("bundle/rootfs");
     std::fs::create_dir_all(&rootfs).map_err(|e| format!("create {}: {e}", rootfs.display()))?;
-    let req = crate::mount::MountRequest {
-        image: opts.image.clone(),
-        partition: None,
-        overlay: Some(opts.dir.join("upper")),
-        dir: rootfs,
-        threads: 2,
-        command: Vec::new(),
-    };
-    crate::mount::mount(&req, crate::mount::Mode::Background).map_err(|e| e.to_string())?;
+    mount_rootfs(opts, &rootfs)?;
     let (out_r, out_w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
     let (err_r, err_w) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
     let plan = stdio::StdioPlan::load(&opts.dir);
@@ -177,6 +173,26 @@ fn prepare(opts: &ShimOptions) -> Result<Prepared, String> {
         master,
         plan,
     })
+}
+
+/// The overlay on the image's shared lower at `rootfs`, or a FUSE mount of its own.
+fn mount_rootfs(opts: &ShimOptions, rootfs: &Path) -> Result<(), String> {
+    let upper = opts.dir.join("upper");
+    if let Some(lower) = &opts.lower {
+        return crate::mount::mount_container_rootfs(lower, &opts.image, &upper, rootfs)
+            .map_err(|e| e.to_string());
+    }
+    let req = crate::mount::MountRequest {
+        image: opts.image.clone(),
+        partition: None,
+        overlay: Some(upper),
+        dir: rootfs.to_owned(),
+        threads: 2,
+        command: Vec::new(),
+    };
+    crate::mount::mount(&req, crate::mount::Mode::Background)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// Copies the logs, serves attach clients and waits for init; returns the shim's

@@ -1,5 +1,8 @@
 //! Containers: records under `ROOT/containers/`, runtime directories under
-//! `STATE/containers/ID/` (bundle, overlay upper, exit.json), one [`crate::shim`] each.
+//! `STATE/containers/ID/` (bundle, overlay upper, exit.json), one [`crate::shim`] each,
+//! and a reference each on their image's shared FUSE lower under `STATE/lowers/`
+//! ([`crate::mount::Lowers`]: taken before the shim starts, dropped when the container
+//! is removed or its creation fails, reconciled with the records at start).
 //!
 //! Input: CRI container configs plus the pod record and the image's SIF. Output:
 //! [`ContainerRecord`]s; the container itself lives in its shim. Blocking: call from a
@@ -8,13 +11,14 @@
 mod exec;
 mod record;
 mod resources;
+mod spawn;
 mod spec;
 mod stats;
 mod term;
 mod user;
+mod wait;
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -34,6 +38,7 @@ pub struct Containers {
     runtime: PathBuf,
     /// The OCI runtime's state root.
     pub runtime_root: PathBuf,
+    lowers: crate::mount::Lowers,
     map: Mutex<BTreeMap<String, ContainerRecord>>,
 }
 
@@ -49,17 +54,34 @@ pub struct ImageInfo {
 }
 
 impl Containers {
-    /// Loads the records under `root/containers`.
+    /// Loads the records under `root/containers` and reconciles the shared lowers
+    /// with them.
     pub fn open(root: &Path, state: &Path) -> Result<Containers, Error> {
         let records = root.join("containers");
-        let map = crate::state::load_dir::<ContainerRecord>(&records)?
+        let map: BTreeMap<_, _> = crate::state::load_dir::<ContainerRecord>(&records)?
             .into_iter()
             .map(|c| (c.id.clone(), c))
             .collect();
+        let runtime = state.join("containers");
+        let lowers = crate::mount::Lowers::new(state.join("lowers"));
+        // A container without a record still counts while its monitor runs (a create
+        // the daemon died in the middle of).
+        let alive = |id: &str| {
+            map.contains_key(id)
+                || shim_pid(&runtime.join(id))
+                    .is_some_and(|p| nix::sys::signal::kill(p, None).is_ok())
+        };
+        match lowers.reconcile(alive) {
+            Ok(done) => done
+                .iter()
+                .for_each(|d| tracing::info!("shared lowers: {d}")),
+            Err(e) => tracing::warn!(error = %e, "cannot reconcile the shared lowers"),
+        }
         Ok(Containers {
             records,
-            runtime: state.join("containers"),
+            runtime,
             runtime_root: state.join("runtime"),
+            lowers,
             map: Mutex::new(map),
         })
     }
@@ -126,7 +148,14 @@ impl Containers {
             .map_err(|e| Error::Internal(format!("create {}: {e}", bundle.display())))?;
         crate::state::save(&bundle.join("config.json"), &spec)?;
         crate::shim::stdio::StdioPlan::from_config(&config).save(&dir)?;
-        let pid = match self.spawn_shim(&id, &dir, &image.sif, log_path.as_deref()) {
+        let shim = spawn::ShimArgs {
+            id: &id,
+            dir: &dir,
+            sif: &image.sif,
+            log: log_path.as_deref(),
+            runtime_root: &self.runtime_root,
+        };
+        let pid = match self.spawn_on_lower(&shim, &image.id) {
             Ok(pid) => pid,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&dir);
@@ -148,50 +177,20 @@ impl Containers {
         Ok(record)
     }
 
-    fn spawn_shim(
-        &self,
-        id: &str,
-        dir: &Path,
-        sif: &Path,
-        log: Option<&Path>,
-    ) -> Result<i32, Error> {
-        let exe =
-            std::env::current_exe().map_err(|e| Error::Internal(format!("own binary: {e}")))?;
-        let mut cmd = std::process::Command::new(exe);
-        cmd.arg("shim")
-            .arg("--id")
-            .arg(id)
-            .arg("--dir")
-            .arg(dir)
-            .arg("--image")
-            .arg(sif);
-        cmd.arg("--runtime-root").arg(&self.runtime_root);
-        if let Some(l) = log {
-            cmd.arg("--log").arg(l);
+    /// Takes the container's reference on the image's lower and starts its shim;
+    /// drops the reference again when that fails.
+    fn spawn_on_lower(&self, shim: &spawn::ShimArgs<'_>, image_id: &str) -> Result<i32, Error> {
+        let lower = self
+            .lowers
+            .acquire(image_id, shim.id)
+            .map_err(|e| Error::Internal(format!("shared lower: {e}")))?;
+        let result = spawn::spawn_shim(shim, &lower);
+        if result.is_err() {
+            if let Err(e) = self.lowers.release(image_id, shim.id) {
+                tracing::warn!(error = %e, "cannot drop the reference on the shared lower");
+            }
         }
-        cmd.stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| Error::Internal(format!("spawn shim: {e}")))?;
-        let out = child.stdout.take();
-        let _ = child.wait();
-        let mut line = String::new();
-        if let Some(out) = out {
-            let _ = std::io::BufReader::new(out).read_line(&mut line);
-        }
-        match line.trim_end().split_once(' ') {
-            Some(("ready", pid)) => pid
-                .parse()
-                .map_err(|_| Error::Internal(format!("shim said {line:?}"))),
-            Some(("error", msg)) => Err(Error::FailedPrecondition(format!(
-                "create container: {msg}"
-            ))),
-            _ => Err(Error::Internal(format!(
-                "the shim exited without a word (see {}/shim.log)",
-                dir.display()
-            ))),
-        }
+        result
     }
 
     /// StartContainer.
@@ -231,7 +230,7 @@ impl Containers {
     fn kill_and_wait(&self, c: &ContainerRecord, wait: Duration) -> Result<(), Error> {
         let pid = nix::unistd::Pid::from_raw(c.pid);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-        if wait_exit(c, wait) {
+        if wait::wait_exit(c, wait) {
             return Ok(());
         }
         Err(Error::Internal(format!(
@@ -246,33 +245,25 @@ impl Containers {
             return Ok(());
         };
         self.stop(id, Duration::ZERO)?;
-        // What a monitor that died before its cleanup left behind.
-        if let Ok(rc) = rootless::Container::load(&self.runtime_root, id) {
-            let _ = rc.delete(true);
+        // What a monitor that died before its cleanup left behind: one that wrote its
+        // exit record had deleted the container and unmounted the rootfs before.
+        if crate::shim::exit_record(&c.dir).is_none() {
+            if let Ok(rc) = rootless::Container::load(&self.runtime_root, id) {
+                let _ = rc.delete(true);
+            }
+            let _ = fusefs::mount::unmount(&c.dir.join("bundle/rootfs"), true);
         }
-        let _ = fusefs::mount::unmount(&c.dir.join("bundle/rootfs"), true);
         if let Err(e) = std::fs::remove_dir_all(&c.dir) {
             if e.kind() != std::io::ErrorKind::NotFound {
                 return Err(Error::Internal(format!("remove {}: {e}", c.dir.display())));
             }
         }
+        self.lowers
+            .release(&c.image_id, id)
+            .map_err(|e| Error::Internal(format!("shared lower of {id}: {e}")))?;
         crate::state::remove(&self.records.join(format!("{id}.json")))?;
         self.lock().remove(id);
         Ok(())
-    }
-}
-
-/// Waits up to `timeout` for the shim to write the exit record.
-fn wait_exit(c: &ContainerRecord, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if c.exit().is_some() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -1,4 +1,5 @@
-//! StopContainer's polite phase: SIGTERM, then wait for the exit record.
+//! StopContainer's polite phase: SIGTERM, then wait for the exit record (on the
+//! monitor's pidfd, `super::wait`).
 //!
 //! A container's init is pid 1 of its pid namespace, and the kernel discards a signal
 //! sent to such a process while it has no handler for it. A stop that lands right
@@ -21,6 +22,7 @@ const MAX_POLL: Duration = Duration::from_millis(20);
 pub(super) fn terminate(c: &ContainerRecord, timeout: Duration) -> bool {
     let pid = Pid::from_raw(c.pid);
     let mut resend = catches_term(c.pid) == Some(false);
+    let wait = super::wait::ExitWait::new(&c.dir);
     let _ = kill(pid, Signal::SIGTERM);
     let deadline = Instant::now() + timeout;
     let mut poll = Duration::from_millis(1);
@@ -35,7 +37,8 @@ pub(super) fn terminate(c: &ContainerRecord, timeout: Duration) -> bool {
             let _ = kill(pid, Signal::SIGTERM);
             resend = false;
         }
-        std::thread::sleep(poll);
+        // Woken at once when the monitor exits (after writing the record).
+        wait.pause(poll);
         poll = (poll * 2).min(MAX_POLL);
     }
 }

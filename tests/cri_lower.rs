@@ -1,0 +1,303 @@
+//! One FUSE mount per image, shared by all its containers, reference counted under
+//! `STATE/lowers/` (issue 5, item 4): two containers of one image share exactly one
+//! FUSE mount and see the same files but their own writes; removing one keeps the
+//! other working; a daemon kill -9 + restart keeps the count; a lower whose server died
+//! is replaced for new containers and stale references are dropped at restart; a failed
+//! create and the last removal leave no mount and no lower directory behind; the same
+//! sharing under the unprivileged daemon (as `sifcri-test`, in its keeper's namespace).
+
+mod cri_common;
+mod rootless_common;
+
+use std::path::{Path, PathBuf};
+
+use cri_common::{busybox_image, pod_config, require_root, Client, Daemon};
+use proto::cri;
+
+const IMAGE: &str = "localhost/busybox:lower";
+
+/// The sifcri FUSE mounts under `dir` in the mount namespace of `pid` ("self": ours).
+pub fn fuse_mounts(pid: &str, dir: &Path) -> Vec<PathBuf> {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap_or_default();
+    info.lines()
+        .filter(|l| {
+            let fstype = l.split(" - ").nth(1).and_then(|t| t.split(' ').next());
+            fstype == Some("fuse.sifcri")
+        })
+        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
+        .filter(|p| p.starts_with(dir))
+        .collect()
+}
+
+/// The image directories under `STATE/lowers`.
+pub fn lower_dirs(state: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(state.join("lowers"))
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The container ids referencing the one lower under `state`.
+fn refs(state: &Path) -> Vec<String> {
+    let dirs = lower_dirs(state);
+    assert_eq!(dirs.len(), 1, "lowers: {dirs:?}");
+    let mut ids: Vec<String> = std::fs::read_dir(dirs[0].join("refs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn run_pod(c: &mut Client, name: &str) -> (String, cri::PodSandboxConfig) {
+    let config = pod_config(name);
+    let req = cri::RunPodSandboxRequest {
+        config: Some(config.clone()),
+        runtime_handler: String::new(),
+    };
+    let id = c.run_pod_sandbox(req).await.unwrap().into_inner();
+    (id.pod_sandbox_id, config)
+}
+
+/// Creates and starts container `name` (sleeping) of [`IMAGE`] in `pod`.
+async fn run_container(
+    c: &mut Client,
+    pod: &(String, cri::PodSandboxConfig),
+    name: &str,
+) -> Result<String, tonic::Status> {
+    run_image(c, pod, name, IMAGE).await
+}
+
+/// Creates and starts container `name` (sleeping) of `image` in `pod`.
+async fn run_image(
+    c: &mut Client,
+    pod: &(String, cri::PodSandboxConfig),
+    name: &str,
+    image: &str,
+) -> Result<String, tonic::Status> {
+    let config = cri::ContainerConfig {
+        metadata: Some(cri::ContainerMetadata {
+            name: name.into(),
+            attempt: 0,
+        }),
+        image: Some(cri::ImageSpec {
+            image: image.into(),
+            ..Default::default()
+        }),
+        command: vec!["sleep".into(), "600".into()],
+        ..Default::default()
+    };
+    let req = cri::CreateContainerRequest {
+        pod_sandbox_id: pod.0.clone(),
+        config: Some(config),
+        sandbox_config: Some(pod.1.clone()),
+    };
+    let id = c.create_container(req).await?.into_inner().container_id;
+    let req = cri::StartContainerRequest {
+        container_id: id.clone(),
+    };
+    c.start_container(req).await?;
+    Ok(id)
+}
+
+/// ExecSync of `cmd`: (exit code, stdout).
+async fn exec(c: &mut Client, id: &str, cmd: &[&str]) -> (i32, String) {
+    let req = cri::ExecSyncRequest {
+        container_id: id.into(),
+        cmd: cmd.iter().map(|s| s.to_string()).collect(),
+        timeout: 20,
+    };
+    let r = c.exec_sync(req).await.unwrap().into_inner();
+    (r.exit_code, String::from_utf8_lossy(&r.stdout).into_owned())
+}
+
+async fn remove(c: &mut Client, id: &str) {
+    let req = cri::StopContainerRequest {
+        container_id: id.into(),
+        timeout: 0,
+    };
+    c.stop_container(req).await.unwrap();
+    let req = cri::RemoveContainerRequest {
+        container_id: id.into(),
+    };
+    c.remove_container(req).await.unwrap();
+}
+
+/// The pid of the FUSE server of the lower the container `id`'s monitor mounted (it
+/// was forked from that monitor, so its command line names the container).
+fn lower_server(id: &str) -> Option<i32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        (comm.trim_end() == "sifcri-lower" && String::from_utf8_lossy(&cmdline).contains(id))
+            .then_some(pid)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_of_one_image_share_one_fuse_mount() {
+    if !require_root() {
+        return;
+    }
+    let mut d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, "lower").await;
+    let a = run_container(&mut c, &pod, "a").await.unwrap();
+    let b = run_container(&mut c, &pod, "b").await.unwrap();
+    let top = d.dir.path().to_owned();
+    assert_eq!(fuse_mounts("self", &top).len(), 1, "{}", d.log());
+    assert_eq!(fuse_mounts("self", &d.state().join("lowers")).len(), 1);
+    let mut both = vec![a.clone(), b.clone()];
+    both.sort();
+    assert_eq!(refs(&d.state()), both);
+    let passwd = exec(&mut c, &a, &["cat", "/etc/passwd"]).await;
+    assert_eq!(passwd, exec(&mut c, &b, &["cat", "/etc/passwd"]).await);
+    assert!(passwd.1.starts_with("root:x:0:0"), "{passwd:?}");
+    assert_eq!(
+        exec(&mut c, &a, &["sh", "-c", "echo a > /etc/mine"])
+            .await
+            .0,
+        0
+    );
+    assert_eq!(exec(&mut c, &b, &["cat", "/etc/mine"]).await.0, 1);
+
+    d.kill9();
+    d.spawn();
+    let mut c = d.client().await;
+    assert_eq!(fuse_mounts("self", &top).len(), 1);
+    assert_eq!(refs(&d.state()), both);
+    remove(&mut c, &a).await;
+    assert_eq!(refs(&d.state()), vec![b.clone()]);
+    assert_eq!(exec(&mut c, &b, &["cat", "/etc/passwd"]).await, passwd);
+    let third = run_container(&mut c, &pod, "c").await.unwrap();
+    assert_eq!(fuse_mounts("self", &top).len(), 1);
+    assert_eq!(exec(&mut c, &third, &["cat", "/etc/mine"]).await.0, 1);
+    remove(&mut c, &b).await;
+    remove(&mut c, &third).await;
+    assert_eq!(fuse_mounts("self", &top), Vec::<PathBuf>::new());
+    assert_eq!(lower_dirs(&d.state()), Vec::<PathBuf>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_lower_is_replaced_and_stale_references_are_dropped() {
+    if !require_root() {
+        return;
+    }
+    let mut d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, "dead").await;
+    let a = run_container(&mut c, &pod, "a").await.unwrap();
+    let server = lower_server(&a).expect("no sifcri-lower process");
+    let kill = nix::sys::signal::kill;
+    kill(
+        nix::unistd::Pid::from_raw(server),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    d.kill9();
+    let stale = lower_dirs(&d.state())[0].join("refs/0123abcd");
+    std::fs::write(&stale, "").unwrap();
+    d.spawn();
+    assert!(!stale.exists(), "stale reference kept: {}", d.log());
+    let mut c = d.client().await;
+    let b = run_container(&mut c, &pod, "b").await.unwrap();
+    let (code, passwd) = exec(&mut c, &b, &["cat", "/etc/passwd"]).await;
+    assert!(
+        code == 0 && passwd.starts_with("root:x:0:0"),
+        "{code} {passwd}"
+    );
+    assert_eq!(fuse_mounts("self", d.dir.path()).len(), 1);
+    remove(&mut c, &a).await;
+    remove(&mut c, &b).await;
+    assert_eq!(fuse_mounts("self", d.dir.path()), Vec::<PathBuf>::new());
+    assert_eq!(lower_dirs(&d.state()), Vec::<PathBuf>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_create_drops_its_reference() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, "fail").await;
+    let config = cri::ContainerConfig {
+        metadata: Some(cri::ContainerMetadata {
+            name: "bad".into(),
+            attempt: 0,
+        }),
+        image: Some(cri::ImageSpec {
+            image: IMAGE.into(),
+            ..Default::default()
+        }),
+        command: vec!["true".into()],
+        mounts: vec![cri::Mount {
+            container_path: "/data".into(),
+            host_path: "/nonexistent/sifcri-lower-test".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let req = cri::CreateContainerRequest {
+        pod_sandbox_id: pod.0.clone(),
+        config: Some(config),
+        sandbox_config: Some(pod.1.clone()),
+    };
+    // Refused by the monitor (the bind mount's source is missing), after the daemon
+    // took the reference and the monitor mounted the lower.
+    let err = c.create_container(req).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().starts_with("create container:"), "{err:?}");
+    assert_eq!(fuse_mounts("self", d.dir.path()), Vec::<PathBuf>::new());
+    assert_eq!(lower_dirs(&d.state()), Vec::<PathBuf>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_daemon_containers_share_one_lower() {
+    if !rootless_common::require_user() {
+        return;
+    }
+    let image = "localhost/busybox-user:lower";
+    let mut d = rootless_common::UserDaemon::start("");
+    rootless_common::busybox_image(&d, image, |_| {});
+    let keeper = d.keeper().expect("no keeper").to_string();
+    let mut c = d.client().await;
+    let config = rootless_common::pod_config(&d, "ulower");
+    let req = cri::RunPodSandboxRequest {
+        config: Some(config.clone()),
+        runtime_handler: String::new(),
+    };
+    let pod = c.run_pod_sandbox(req).await.unwrap().into_inner();
+    let pod = (pod.pod_sandbox_id, config);
+    let a = run_image(&mut c, &pod, "a", image).await.unwrap();
+    let b = run_image(&mut c, &pod, "b", image).await.unwrap();
+    assert_eq!(fuse_mounts(&keeper, &d.state()).len(), 1, "{}", d.log());
+    assert_eq!(refs(&d.state()).len(), 2);
+    let motd = exec(&mut c, &a, &["cat", "/etc/motd"]).await;
+    assert_eq!(motd, (0, "hello-from-the-image\n".to_owned()));
+    assert_eq!(exec(&mut c, &b, &["cat", "/etc/motd"]).await, motd);
+    remove(&mut c, &a).await;
+    assert_eq!(exec(&mut c, &b, &["cat", "/etc/motd"]).await, motd);
+    remove(&mut c, &b).await;
+    assert_eq!(fuse_mounts(&keeper, &d.state()), Vec::<PathBuf>::new());
+    assert_eq!(lower_dirs(&d.state()), Vec::<PathBuf>::new());
+    let req = cri::StopPodSandboxRequest {
+        pod_sandbox_id: pod.0.clone(),
+    };
+    c.stop_pod_sandbox(req).await.unwrap();
+    let req = cri::RemovePodSandboxRequest {
+        pod_sandbox_id: pod.0,
+    };
+    c.remove_pod_sandbox(req).await.unwrap();
+    let left = d.shutdown();
+    assert!(left.is_empty(), "processes left: {left:?}");
+}
