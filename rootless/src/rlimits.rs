@@ -68,6 +68,12 @@ pub(crate) fn apply(limits: &[PosixRlimit]) -> Vec<String> {
 /// Writes `/proc/self/oom_score_adj`; a value the kernel refuses becomes a warning.
 pub(crate) fn set_oom_score_adj(value: Option<i32>) -> Option<String> {
     let value = value?;
+    // Already so (the usual case): nothing to write. In a user namespace joined by path
+    // /proc/self belongs to an unmapped root, and even an unchanged write is refused.
+    let current = std::fs::read_to_string("/proc/self/oom_score_adj").unwrap_or_default();
+    if current.trim().parse::<i32>().ok() == Some(value) {
+        return None;
+    }
     match std::fs::write("/proc/self/oom_score_adj", value.to_string()) {
         Ok(()) => None,
         Err(e) => Some(format!(

@@ -38,7 +38,9 @@ pub fn status(config: &Config) -> cri::StatusResponse {
             name: String::new(),
             features: Some(cri::RuntimeHandlerFeatures {
                 recursive_read_only_mounts: mount_setattr_available(),
-                user_namespaces: false,
+                // Pods with their own user namespace (userns_options POD): the root
+                // daemon writes any mapping; an unprivileged one could not.
+                user_namespaces: crate::daemon::userns::current().is_none(),
             }),
         }],
         features: Some(cri::RuntimeFeatures {

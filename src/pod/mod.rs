@@ -11,6 +11,7 @@ mod namespaces;
 mod pidns;
 pub use pidns::init as pod_init;
 mod record;
+mod userns;
 mod verbs;
 
 use std::collections::{BTreeMap, BTreeSet};

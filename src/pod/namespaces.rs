@@ -5,8 +5,9 @@
 //! The namespaces are made by util-linux `unshare --net=FILE --ipc=FILE --uts=FILE`,
 //! which creates and bind-mounts them in one step, running `hostname NAME` inside
 //! (so the UTS namespace gets the pod's hostname) and exiting: no holder process is
-//! left to reap. Sysctls are written from inside with `nsenter`. Input: the pod's
-//! config; output: the pinned files, released by [`release`].
+//! left to reap. A pod with its own user namespace gets them through
+//! [`super::userns`] instead. Sysctls are written from inside with `nsenter`. Input:
+//! the pod's config; output: the pinned files, released by [`release`].
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,6 +31,10 @@ pub fn create(
     }
     if options.ipc != NODE {
         kinds.push("ipc");
+    }
+    if let Some(maps) = super::userns::requested(options)? {
+        let name = hostname(config, options);
+        return super::userns::create(dir, &maps, &kinds, name.as_deref());
     }
     if kinds.is_empty() {
         return Ok(Vec::new());

@@ -40,15 +40,21 @@ pub fn init() -> std::process::ExitCode {
     }
 }
 
-/// Starts the holder and pins its namespace; returns `(holder pid, ns file)`.
-pub fn create(dir: &Path) -> Result<(i32, PathBuf), Error> {
-    let script = "setsid unshare --pid --fork --kill-child \"$0\" pod-init \
+/// Starts the holder and pins its namespace; returns `(holder pid, ns file)`. A pod
+/// with its own user namespace (`userns`, pinned) gets a pid namespace owned by it:
+/// the holder enters it first (as its root), so that containers joining the user
+/// namespace may mount /proc for this pid namespace.
+pub fn create(dir: &Path, userns: Option<&Path>) -> Result<(i32, PathBuf), Error> {
+    let script =
+        "setsid ${1:+nsenter \"--user=$1\" --} unshare --pid --fork --kill-child \"$0\" pod-init \
                   </dev/null >/dev/null 2>&1 & echo $!";
     let bin = std::env::current_exe().unwrap_or_else(|_| "sifcri".into());
+    let enter = userns.map(|f| f.as_os_str().to_owned()).unwrap_or_default();
     let out = Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg(bin)
+        .arg(enter)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Error::io("start the pid namespace holder", Path::new("sh"), e))?;

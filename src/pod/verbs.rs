@@ -73,7 +73,11 @@ impl Pods {
         let mut holder = None;
         let made = namespaces::create(&dir, &config, &options).and_then(|mut pinned| {
             if options.pid == cri::NamespaceMode::Pod as i32 {
-                match pidns::create(&dir) {
+                let userns = pinned
+                    .iter()
+                    .find(|(k, _)| k == "user")
+                    .map(|(_, f)| f.clone());
+                match pidns::create(&dir, userns.as_deref()) {
                     Ok((pid, file)) => {
                         holder = Some(pid);
                         pinned.push(("pid".to_owned(), file));

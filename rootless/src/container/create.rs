@@ -87,6 +87,7 @@ impl Container {
             cgroup,
         };
         state.save(&dir)?;
+        crate::rootfs::precreate(&plan);
         let pid = spawn(&plan, opts, &dir, &state)?;
         state.pid = Some(pid);
         state.pid_start = crate::state::proc_stat(pid).map(|(_, s)| s);

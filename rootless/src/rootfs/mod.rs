@@ -10,6 +10,7 @@ mod overlay;
 mod paths;
 mod pivot;
 mod propagation;
+mod targets;
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ use nix::mount::{mount, MsFlags};
 
 pub(crate) use overlay::Overlay;
 pub use overlay::{OVERLAY_LOWER, OVERLAY_UPPER, OVERLAY_WORK};
+pub(crate) use targets::precreate;
 
 use crate::process::SetupError;
 use crate::spec::Plan;

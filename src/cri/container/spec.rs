@@ -250,7 +250,14 @@ fn held_caps() -> Vec<String> {
 
 fn namespaces(pod: &PodRecord, sc: &cri::LinuxContainerSecurityContext) -> Vec<Value> {
     let mut out = vec![json!({"type": "mount"})];
-    for (kind, oci) in [("net", "network"), ("ipc", "ipc"), ("uts", "uts")] {
+    // A pod with its own user namespace (userns_options POD): joined first, it owns
+    // the pod's other namespaces.
+    for (kind, oci) in [
+        ("user", "user"),
+        ("net", "network"),
+        ("ipc", "ipc"),
+        ("uts", "uts"),
+    ] {
         if let Some(path) = pod.namespace(kind) {
             out.push(json!({"type": oci, "path": path}));
         }

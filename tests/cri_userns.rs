@@ -1,0 +1,219 @@
+//! Pods with their own user namespace (`NamespaceOption.userns_options`, mode POD:
+//! kubelet's `hostUsers: false`): the container, an exec'd process and the pod's pid
+//! namespace all see the mapping asked for; container root owns what it creates in its
+//! own tmpfs; bad options are refused with InvalidArgument; nothing is left pinned
+//! after the pod is removed.
+
+mod cri_common;
+
+use std::os::unix::fs::MetadataExt;
+use std::time::Duration;
+
+use cri_common::{busybox_image, mounts_under, pod_config, require_root, Client, Daemon};
+use proto::cri;
+use tonic::Code;
+
+const IMAGE: &str = "localhost/busybox:test";
+/// Host ids nothing else on a test machine uses.
+const HOST_ID: u32 = 3_000_000;
+
+fn userns(mode: cri::NamespaceMode, maps: &[(u32, u32, u32)]) -> cri::NamespaceOption {
+    let ids: Vec<cri::IdMapping> = maps
+        .iter()
+        .map(|&(container_id, host_id, length)| cri::IdMapping {
+            container_id,
+            host_id,
+            length,
+        })
+        .collect();
+    cri::NamespaceOption {
+        userns_options: Some(cri::UserNamespace {
+            mode: mode as i32,
+            uids: ids.clone(),
+            gids: ids,
+        }),
+        ..Default::default()
+    }
+}
+
+fn pod(d: &Daemon, name: &str, options: cri::NamespaceOption) -> cri::PodSandboxConfig {
+    let mut config = pod_config(name);
+    config.log_directory = d.dir.path().join("logs").join(name).display().to_string();
+    let linux = config.linux.get_or_insert_with(Default::default);
+    let sc = linux.security_context.get_or_insert_with(Default::default);
+    sc.namespace_options = Some(options);
+    config
+}
+
+async fn run_pod(c: &mut Client, config: &cri::PodSandboxConfig) -> Result<String, tonic::Status> {
+    let req = cri::RunPodSandboxRequest {
+        config: Some(config.clone()),
+        runtime_handler: String::new(),
+    };
+    Ok(c.run_pod_sandbox(req).await?.into_inner().pod_sandbox_id)
+}
+
+/// Runs `script` in a container of the pod and returns its log lines once it exits.
+async fn output(
+    c: &mut Client,
+    pod: &str,
+    config: &cri::PodSandboxConfig,
+    script: &str,
+) -> Vec<String> {
+    let name = "userns";
+    let container = cri::ContainerConfig {
+        metadata: Some(cri::ContainerMetadata {
+            name: name.into(),
+            attempt: 0,
+        }),
+        image: Some(cri::ImageSpec {
+            image: IMAGE.into(),
+            ..Default::default()
+        }),
+        command: vec!["sh".into(), "-c".into(), script.into()],
+        log_path: format!("{name}.log"),
+        ..Default::default()
+    };
+    let req = cri::CreateContainerRequest {
+        pod_sandbox_id: pod.into(),
+        config: Some(container),
+        sandbox_config: Some(config.clone()),
+    };
+    let id = c
+        .create_container(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .container_id;
+    let req = cri::StartContainerRequest {
+        container_id: id.clone(),
+    };
+    c.start_container(req).await.unwrap();
+    // While it runs (it waits for /dev/shm/go): an exec'd process joins the same namespace.
+    let req = cri::ExecSyncRequest {
+        container_id: id.clone(),
+        cmd: vec![
+            "sh".into(),
+            "-c".into(),
+            "cat /proc/self/uid_map; touch /dev/shm/go".into(),
+        ],
+        timeout: 10,
+    };
+    let exec = c.exec_sync(req).await.unwrap().into_inner();
+    assert_eq!(exec.exit_code, 0, "{exec:?}");
+    let want = format!("0 {HOST_ID} 65536");
+    let seen = String::from_utf8_lossy(&exec.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(seen, want, "exec'd process's uid_map");
+    for _ in 0..500 {
+        let req = cri::ContainerStatusRequest {
+            container_id: id.clone(),
+            verbose: false,
+        };
+        let s = c
+            .container_status(req)
+            .await
+            .unwrap()
+            .into_inner()
+            .status
+            .unwrap();
+        if s.state == cri::ContainerState::ContainerExited as i32 {
+            assert_eq!(s.exit_code, 0, "{s:?}");
+            let log = std::fs::read_to_string(&s.log_path).unwrap();
+            return log
+                .lines()
+                .filter_map(|l| l.splitn(4, ' ').nth(3).map(str::to_owned))
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("container {id} did not exit");
+}
+
+#[tokio::test]
+async fn pod_user_namespace() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let status = c
+        .status(cri::StatusRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(status.runtime_handlers[0].features.unwrap().user_namespaces);
+
+    // Refused: other modes, no mapping of id 0, overlapping ranges, host network.
+    let mut host_net = userns(cri::NamespaceMode::Pod, &[(0, HOST_ID, 65536)]);
+    host_net.network = cri::NamespaceMode::Node as i32;
+    for (name, options) in [
+        ("container", userns(cri::NamespaceMode::Container, &[])),
+        ("target", userns(cri::NamespaceMode::Target, &[])),
+        (
+            "unmapped0",
+            userns(cri::NamespaceMode::Pod, &[(1, HOST_ID, 10)]),
+        ),
+        (
+            "overlap",
+            userns(
+                cri::NamespaceMode::Pod,
+                &[(0, HOST_ID, 100), (0, 5_000_000, 100)],
+            ),
+        ),
+        ("hostnet", host_net),
+    ] {
+        let err = run_pod(&mut c, &pod(&d, name, options)).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{name}: {err:?}");
+    }
+
+    // The pod's pid namespace (mode POD, the CRI default) is owned by the user namespace.
+    let config = pod(
+        &d,
+        "mapped",
+        userns(cri::NamespaceMode::Pod, &[(0, HOST_ID, 65536)]),
+    );
+    let id = run_pod(&mut c, &config).await.unwrap();
+    let script = "cat /proc/self/uid_map /proc/self/gid_map; id -u; hostname; \
+                  echo $$; touch /dev/shm/mine && stat -c %u /dev/shm/mine; \
+                  while [ ! -e /dev/shm/go ]; do sleep 0.05; done";
+    let out = output(&mut c, &id, &config, script).await;
+    let words: Vec<String> = out
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    let want = format!("0 {HOST_ID} 65536");
+    assert_eq!(
+        words[..4],
+        [want.clone(), want, "0".into(), "mapped".into()],
+        "{out:?}"
+    );
+    // Not pid 1: the pod's own init (sifcri pod-init) is.
+    assert_ne!(words[4], "1", "{out:?}");
+    assert_eq!(
+        words[5], "0",
+        "container root owns what it creates: {out:?}"
+    );
+    // On the host, the pod's namespace files are pinned, and the user namespace is new.
+    let pod_dir = d.state().join("pods").join(&id);
+    let own = std::fs::metadata("/proc/self/ns/user").unwrap().ino();
+    let pinned = std::fs::metadata(pod_dir.join("ns-user")).unwrap();
+    assert_ne!(pinned.ino(), own);
+
+    let req = cri::StopPodSandboxRequest {
+        pod_sandbox_id: id.clone(),
+    };
+    c.stop_pod_sandbox(req).await.unwrap();
+    let req = cri::RemovePodSandboxRequest {
+        pod_sandbox_id: id.clone(),
+    };
+    c.remove_pod_sandbox(req).await.unwrap();
+    let left: Vec<_> = mounts_under(d.dir.path())
+        .into_iter()
+        .filter(|m| m.to_string_lossy().contains("ns-"))
+        .collect();
+    assert!(left.is_empty(), "namespace files still pinned: {left:?}");
+}
