@@ -34,8 +34,6 @@ HARNESS=${HARNESS:-/work/shared/cri-harness}
 TUSER=sifcri-test
 REG=127.0.0.1:5000
 IMAGE=docker.io/library/busybox:latest
-ACCEPT=application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json
-ACCEPT=$ACCEPT,application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.list.v2+json
 # busybox-static, not busybox: installing Debian's dynamic busybox removes busybox-static,
 # whose /bin/busybox the tests copy into container root filesystems.
 need=()
@@ -55,10 +53,11 @@ RUN=/run/sifcri-cribench
 CSOCK=$RUN/containerd/containerd.sock
 SSOCK=$RUN/sifcri/sifcri.sock
 USOCK=$W/user/run/sifcri.sock
-started_registry=0 cpid= spid= upid=
+spid= upid=
 mkdir "$W/bin"
 install -m 755 "$SIFCRI" "$W/bin/sifcri"
 S=$W/bin/sifcri
+. bench/lib.sh
 
 # Removes what a failed bench left in a runtime: every pod (ctl rm stops and removes it).
 drain() {
@@ -66,87 +65,24 @@ drain() {
   "$S" ctl --endpoint "$1" ps 2>/dev/null | awk 'NR > 1 && $2 == "-" {print $1}' |
     while read -r id; do "$S" ctl --endpoint "$1" rm "$id" >/dev/null 2>&1 || true; done
 }
-stop() { # stop PID: SIGTERM, wait up to 10 s, SIGKILL
-  [ -n "$1" ] || return 0
-  kill "$1" 2>/dev/null || return 0
-  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$1" 2>/dev/null || true
-}
-leftovers() { # processes running this run's copy of the binary or naming its temp dir
-  local p
-  for p in /proc/[0-9]*; do
-    [ "${p#/proc/}" != $$ ] || continue
-    if [ "$(readlink "$p/exe" 2>/dev/null)" = "$S" ] ||
-      tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF "$W/"; then echo "${p#/proc/}"; fi
-  done
-}
 cleanup() {
   set +e
   drain "$CSOCK"; drain "$SSOCK"; drain "$USOCK"
   stop "$cpid"; stop "$spid"; stop "$upid"
-  left=$(leftovers)
-  if [ -n "$left" ]; then
-    echo "bench: processes of this run left after the daemons stopped, killed:" >&2
-    for p in $left; do tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | cut -c1-100 >&2; echo >&2; kill "$p"; done
-    sleep 1; for p in $(leftovers); do kill -9 "$p"; done
-  fi
-  findmnt -rn -o TARGET | grep -E "^($W|$RUN)/" | sort -r | xargs -r -n1 umount -l
-  ip link del cribench0 2>/dev/null; ip link del cribench1 2>/dev/null
-  [ "$started_registry" = 1 ] && kill "$(cat /run/harness-registry.pid)" 2>/dev/null
-  rm -rf "$W" "$RUN"
+  sweep cribench0 cribench1
 }
 trap cleanup EXIT
 
-if ! curl -fsS -o /dev/null "http://$REG/v2/" 2>/dev/null; then
-  "$HARNESS/start-registry.sh" >/dev/null; started_registry=1
-fi
-for repo in library/busybox:latest pause:3.6; do
-  curl -fsS -o /dev/null -H "Accept: $ACCEPT" \
-    "http://$REG/v2/${repo%:*}/manifests/${repo##*:}" ||
-    { "$HARNESS/build-test-images.sh" --no-debian >/dev/null; break; }
-done
-
-conflist() { # conflist NAME BRIDGE SUBNET IPAMDIR
-  cat <<EOF
-{"cniVersion": "1.0.0", "name": "$1", "plugins": [
-  {"type": "bridge", "bridge": "$2", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$3"}]], "routes": [{"dst": "0.0.0.0/0"}],
-            "dataDir": "$4"}},
-  {"type": "portmap", "capabilities": {"portMappings": true}},
-  {"type": "loopback"}]}
-EOF
-}
-wait_socket() { # wait_socket SOCKET PID LOG
-  for _ in $(seq 1 150); do
-    [ -S "$1" ] && return 0
-    kill -0 "$2" 2>/dev/null || break
-    sleep 0.2
-  done
-  echo "bench: no socket $1; last log lines:" >&2; tail -5 "$3" >&2; return 1
-}
-
-# containerd: the harness config, its paths moved here.
-mkdir -p "$W/containerd/cni" "$RUN/containerd"
-conflist cribench-containerd cribench0 10.88.120.0/24 "$W/containerd/ipam" \
-  >"$W/containerd/cni/10-cribench.conflist"
-sed -e "s#/var/lib/harness-containerd/root#$W/containerd/root#" \
-  -e "s#/run/harness-containerd/cni#$W/containerd/cni#" \
-  -e "s#/run/harness-containerd#$RUN/containerd#g" \
-  "$HARNESS/containerd/config.toml" >"$W/containerd.toml"
-containerd --config "$W/containerd.toml" >"$W/containerd.log" 2>&1 & cpid=$!
-wait_socket "$CSOCK" "$cpid" "$W/containerd.log"
+ensure_registry
+start_containerd cribench cribench0 10.88.120.0/24
 
 # sifcri (root), and its config with the registry mirrors.
 sifcri_config() { # sifcri_config CNI_DIR
   cat <<EOF
 [cni]
 conf_dir = "$1"
-[registry.mirrors]
-"docker.io" = ["http://$REG"]
-"registry.k8s.io" = ["http://$REG"]
-[registry.hosts."$REG"]
-plain_http = true
 EOF
+  registry_config
 }
 mkdir -p "$W/sifcri/cni"
 conflist cribench-sifcri cribench1 10.88.121.0/24 "$W/sifcri/ipam" >"$W/sifcri/cni/10-cribench.conflist"

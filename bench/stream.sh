@@ -30,8 +30,6 @@ HARNESS=${HARNESS:-/work/shared/cri-harness}
 CRICTL=${CRICTL:-/opt/cri-tools/bin/crictl}
 REG=127.0.0.1:5000
 IMAGE=docker.io/library/busybox:latest
-ACCEPT=application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json
-ACCEPT=$ACCEPT,application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.list.v2+json
 if [ -z "${SIFCRI:-}" ]; then
   if [ -x /work/target-ci/debug/sifcri ]; then SIFCRI=/work/target-ci/debug/sifcri
   else SIFCRI=${CARGO_TARGET_DIR:-$PWD/target}/debug/sifcri; fi
@@ -44,86 +42,27 @@ chmod 755 "$W"
 RUN=/run/sifcri-streambench
 CSOCK=$RUN/containerd/containerd.sock
 SSOCK=$RUN/sifcri/sifcri.sock
-started_registry=0 cpid= spid=
+spid=
 mkdir "$W/bin"
 install -m 755 "$SIFCRI" "$W/bin/sifcri" # a copy: a rebuild during the run does not touch it
 S=$W/bin/sifcri
+. bench/lib.sh
 
 crictl() { local sock=$1; shift; "$CRICTL" -r "unix://$sock" -i "unix://$sock" -t 60s "$@"; }
 drain() { # removes every pod of a runtime (rmp -f stops and removes its containers)
   [ -S "$1" ] || return 0
   crictl "$1" rmp -fa >/dev/null 2>&1 || true
 }
-stop() { # stop PID: SIGTERM, wait up to 10 s, SIGKILL
-  [ -n "$1" ] || return 0
-  kill "$1" 2>/dev/null || return 0
-  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$1" 2>/dev/null || true
-}
-leftovers() { # processes running this run's copy of the binary or naming its temp dir
-  local p
-  for p in /proc/[0-9]*; do
-    [ "${p#/proc/}" != $$ ] || continue
-    if [ "$(readlink "$p/exe" 2>/dev/null)" = "$S" ] ||
-      tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -e "$W/" -e "$RUN/"; then echo "${p#/proc/}"; fi
-  done
-}
 cleanup() {
   set +e
   drain "$CSOCK"; drain "$SSOCK"
   stop "$cpid"; stop "$spid"
-  left=$(leftovers)
-  if [ -n "$left" ]; then
-    echo "bench: processes of this run left after the daemons stopped, killed:" >&2
-    for p in $left; do tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | cut -c1-100 >&2; echo >&2; kill "$p"; done
-    sleep 1; for p in $(leftovers); do kill -9 "$p"; done
-  fi
-  findmnt -rn -o TARGET | grep -E "^($W|$RUN)/" | sort -r | xargs -r -n1 umount -l
-  ip link del strbench0 2>/dev/null; ip link del strbench1 2>/dev/null
-  [ "$started_registry" = 1 ] && kill "$(cat /run/harness-registry.pid)" 2>/dev/null
-  rm -rf "$W" "$RUN"
+  sweep strbench0 strbench1
 }
 trap cleanup EXIT
 
-if ! curl -fsS -o /dev/null "http://$REG/v2/" 2>/dev/null; then
-  "$HARNESS/start-registry.sh" >/dev/null; started_registry=1
-fi
-for repo in library/busybox:latest pause:3.6; do
-  curl -fsS -o /dev/null -H "Accept: $ACCEPT" \
-    "http://$REG/v2/${repo%:*}/manifests/${repo##*:}" ||
-    { "$HARNESS/build-test-images.sh" --no-debian >/dev/null; break; }
-done
-
-conflist() { # conflist NAME BRIDGE SUBNET IPAMDIR
-  cat <<EOF
-{"cniVersion": "1.0.0", "name": "$1", "plugins": [
-  {"type": "bridge", "bridge": "$2", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$3"}]], "routes": [{"dst": "0.0.0.0/0"}],
-            "dataDir": "$4"}},
-  {"type": "portmap", "capabilities": {"portMappings": true}},
-  {"type": "loopback"}]}
-EOF
-}
-wait_socket() { # wait_socket SOCKET PID LOG
-  for _ in $(seq 1 150); do
-    [ -S "$1" ] && return 0
-    kill -0 "$2" 2>/dev/null || break
-    sleep 0.2
-  done
-  echo "bench: no socket $1; last log lines:" >&2; tail -5 "$3" >&2; return 1
-}
-
-# containerd: the harness config (start-containerd.sh's), its paths moved here so that a
-# harness containerd another user runs is left alone.
-mkdir -p "$W/containerd/cni" "$RUN/containerd"
-conflist streambench-containerd strbench0 10.88.122.0/24 "$W/containerd/ipam" \
-  >"$W/containerd/cni/10-streambench.conflist"
-sed -e "s#/var/lib/harness-containerd/root#$W/containerd/root#" \
-  -e "s#/run/harness-containerd/cni#$W/containerd/cni#" \
-  -e "s#/run/harness-containerd#$RUN/containerd#g" \
-  "$HARNESS/containerd/config.toml" >"$W/containerd.toml"
-containerd --config "$W/containerd.toml" >"$W/containerd.log" 2>&1 & cpid=$!
-wait_socket "$CSOCK" "$cpid" "$W/containerd.log"
+ensure_registry
+start_containerd streambench strbench0 10.88.122.0/24
 
 # sifcri (root) with the registry mirrors; streaming server on 127.0.0.1, a free port.
 mkdir -p "$W/sifcri/cni"
@@ -133,11 +72,7 @@ cat >"$W/sifcri/config.toml" <<EOF
 conf_dir = "$W/sifcri/cni"
 [streaming]
 address = "127.0.0.1:0"
-[registry.mirrors]
-"docker.io" = ["http://$REG"]
-"registry.k8s.io" = ["http://$REG"]
-[registry.hosts."$REG"]
-plain_http = true
+$(registry_config)
 EOF
 "$S" serve --config "$W/sifcri/config.toml" --socket "$SSOCK" --root "$W/sifcri/root" \
   --state "$RUN/sifcri" >"$W/sifcri.log" 2>&1 & spid=$!

@@ -6,7 +6,9 @@ mod cri_common;
 
 use std::time::Duration;
 
-use cri_common::{busybox_image, pod_config, require_root, Client, Daemon};
+use cri_common::{
+    busybox_image, container_config, pod_config, require_root, run_pod_with, Client, Daemon,
+};
 use proto::cri;
 use tokio_stream::StreamExt;
 use tonic::Streaming;
@@ -36,43 +38,8 @@ async fn every_subscriber_sees_the_lifecycle() {
     let mut first = subscribe(&mut c).await;
     let mut second = subscribe(&mut d.client().await).await;
     let config = pod_config("ev");
-    let req = cri::RunPodSandboxRequest {
-        config: Some(config.clone()),
-        runtime_handler: String::new(),
-    };
-    let pod = c
-        .run_pod_sandbox(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    let ctr = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: "brief".into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: IMAGE.into(),
-            ..Default::default()
-        }),
-        command: vec!["sh".into(), "-c".into(), "sleep 0.3; exit 4".into()],
-        ..Default::default()
-    };
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: pod.clone(),
-        config: Some(ctr),
-        sandbox_config: Some(config),
-    };
-    let id = c
-        .create_container(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .container_id;
-    let req = cri::StartContainerRequest {
-        container_id: id.clone(),
-    };
-    c.start_container(req).await.unwrap();
+    let ctr = container_config("brief", IMAGE, &["sh", "-c", "sleep 0.3; exit 4"]);
+    let (pod, id) = run_pod_with(&mut c, &config, ctr).await;
 
     use cri::ContainerEventType as T;
     use cri::ContainerState as S;

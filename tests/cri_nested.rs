@@ -10,7 +10,10 @@ mod cri_common;
 use std::path::Path;
 use std::process::Command;
 
-use cri_common::{pod_config, require_root, sifcri, Daemon};
+use cri_common::{
+    container_config, exec_sh, pod_config, remove_pod, require_root, run_pod_with, sif_add_args,
+    sifcri, Daemon,
+};
 use proto::cri;
 
 const OUTER: &str = "localhost/sifcri-nested:latest";
@@ -65,24 +68,7 @@ fn make_sif(rootfs: &Path, sif: &Path) {
         .unwrap();
     assert!(st.success());
     sifcri(&["sif".as_ref(), "new".as_ref(), sif.as_os_str()]);
-    let mut add: Vec<&std::ffi::OsStr> = [
-        "sif",
-        "add",
-        "--datatype",
-        "partition",
-        "--partfs",
-        "squashfs",
-        "--parttype",
-        "system",
-        "--partarch",
-        "amd64",
-    ]
-    .iter()
-    .map(|s| s.as_ref())
-    .collect();
-    add.push(sif.as_os_str());
-    add.push(sqfs.as_os_str());
-    sifcri(&add);
+    sifcri(&sif_add_args(sif, &sqfs));
 }
 
 fn bind(container: &str, host: &Path) -> cri::Mount {
@@ -192,20 +178,8 @@ async fn a_root_daemon_runs_a_root_and_a_user_daemon_that_run_pods() {
         }),
         ..Default::default()
     });
+    let holder = "trap 'exit 0' TERM; sleep 600 & wait";
     let config = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: "inner-daemon".into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: OUTER.into(),
-            ..Default::default()
-        }),
-        command: vec![
-            "sh".into(),
-            "-c".into(),
-            "trap 'exit 0' TERM; sleep 600 & wait".into(),
-        ],
         envs: vec![cri::KeyValue {
             key: "PATH".into(),
             value: "/bin:/usr/bin".into(),
@@ -222,52 +196,20 @@ async fn a_root_daemon_runs_a_root_and_a_user_daemon_that_run_pods() {
             }),
             ..Default::default()
         }),
-        ..Default::default()
+        ..container_config("inner-daemon", OUTER, &["sh", "-c", holder])
     };
     eprintln!("images built: {:?}", t0.elapsed());
     let mut c = d.client().await;
-    let req = cri::RunPodSandboxRequest {
-        config: Some(pod.clone()),
-        runtime_handler: String::new(),
-    };
-    let pod_id = c
-        .run_pod_sandbox(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: pod_id.clone(),
-        config: Some(config),
-        sandbox_config: Some(pod),
-    };
-    let id = c
-        .create_container(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .container_id;
-    c.start_container(cri::StartContainerRequest {
-        container_id: id.clone(),
-    })
-    .await
-    .unwrap();
+    let (pod_id, id) = run_pod_with(&mut c, &pod, config).await;
     eprintln!("outer container started: {:?}", t0.elapsed());
     for (who, script, log) in [
         ("root", ROOT_SCRIPT, "in/log"),
         ("user", USER_SCRIPT, "user/log"),
     ] {
-        let req = cri::ExecSyncRequest {
-            container_id: id.clone(),
-            cmd: vec!["sh".into(), "-c".into(), script.into()],
-            timeout: 90,
-        };
-        let r = c.exec_sync(req).await.unwrap().into_inner();
-        let out =
-            String::from_utf8_lossy(&r.stdout).to_string() + &String::from_utf8_lossy(&r.stderr);
+        let (code, out) = exec_sh(&mut c, &id, script, 90).await;
         let log = std::fs::read_to_string(state.join(log)).unwrap_or_default();
         assert_eq!(
-            r.exit_code, 0,
+            code, 0,
             "nested {who} daemon failed: {out}\ninner daemon log:\n{log}"
         );
         assert!(
@@ -277,14 +219,7 @@ async fn a_root_daemon_runs_a_root_and_a_user_daemon_that_run_pods() {
         eprintln!("inner {who} daemon ran a pod: {:?}", t0.elapsed());
     }
 
-    let req = cri::StopPodSandboxRequest {
-        pod_sandbox_id: pod_id.clone(),
-    };
-    c.stop_pod_sandbox(req).await.unwrap();
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: pod_id,
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
+    remove_pod(&mut c, &pod_id).await;
     let state = state.to_string_lossy().into_owned();
     let procs = std::fs::read_dir("/proc")
         .unwrap()

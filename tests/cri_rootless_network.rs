@@ -11,11 +11,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use proto::cri;
-use rootless_common::{busybox_image, have, pod_config, require_user, UserDaemon};
+use rootless_common::{
+    busybox_image, container_config, exec_sh, have, pod_config, remove_pod, require_user,
+    run_pod_with, Client, UserDaemon,
+};
 
 const IMAGE: &str = "localhost/busybox-net:latest";
-
-type Client = proto::cri::runtime_service_client::RuntimeServiceClient<tonic::transport::Channel>;
 
 /// A server on the host's 127.0.0.1 that greets every connection; returns its port.
 fn host_server() -> u16 {
@@ -40,70 +41,15 @@ async fn run_pod(d: &UserDaemon, c: &mut Client, name: &str, host_port: i32) -> 
             host_ip: "127.0.0.1".into(),
         }];
     }
-    let config = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: "web".into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: IMAGE.into(),
-            ..Default::default()
-        }),
-        command: vec![
-            "httpd".into(),
-            "-f".into(),
-            "-p".into(),
-            "80".into(),
-            "-h".into(),
-            "/www".into(),
-        ],
-        ..Default::default()
-    };
-    let req = cri::RunPodSandboxRequest {
-        config: Some(pod.clone()),
-        runtime_handler: String::new(),
-    };
-    let pod_id = c
-        .run_pod_sandbox(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: pod_id.clone(),
-        config: Some(config),
-        sandbox_config: Some(pod),
-    };
-    let id = c
-        .create_container(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .container_id;
-    c.start_container(cri::StartContainerRequest {
-        container_id: id.clone(),
-    })
-    .await
-    .unwrap();
-    (pod_id, id)
-}
-
-async fn exec(c: &mut Client, id: &str, script: &str) -> (i32, String) {
-    let req = cri::ExecSyncRequest {
-        container_id: id.into(),
-        cmd: vec!["sh".into(), "-c".into(), script.into()],
-        timeout: 20,
-    };
-    let r = c.exec_sync(req).await.unwrap().into_inner();
-    let text = String::from_utf8_lossy(&r.stdout).to_string() + &String::from_utf8_lossy(&r.stderr);
-    (r.exit_code, text)
+    let httpd = ["httpd", "-f", "-p", "80", "-h", "/www"];
+    run_pod_with(c, &pod, container_config("web", IMAGE, &httpd)).await
 }
 
 /// Retries `script` in container `id` until its output contains `want`.
 async fn eventually(c: &mut Client, id: &str, script: &str, want: &str) -> String {
     let mut last = String::new();
     for _ in 0..20 {
-        let (_, out) = exec(c, id, script).await;
+        let (_, out) = exec_sh(c, id, script, 20).await;
         if out.contains(want) {
             return out;
         }
@@ -216,14 +162,7 @@ async fn network_with(helper: &str) {
         .into_inner()
         .items;
     for p in pods {
-        let req = cri::StopPodSandboxRequest {
-            pod_sandbox_id: p.id.clone(),
-        };
-        c.stop_pod_sandbox(req).await.unwrap();
-        let req = cri::RemovePodSandboxRequest {
-            pod_sandbox_id: p.id,
-        };
-        c.remove_pod_sandbox(req).await.unwrap();
+        remove_pod(&mut c, &p.id).await;
     }
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", host_port as u16)).is_err(),

@@ -5,7 +5,10 @@
 
 mod cri_common;
 
-use cri_common::{busybox_image, pod_config, require_root, Daemon};
+use cri_common::{
+    busybox_image, container_config, container_status, pod_config, require_root, run_container,
+    run_pod, Daemon,
+};
 use proto::cri;
 
 const IMAGE: &str = "localhost/busybox:test";
@@ -20,74 +23,27 @@ async fn an_early_stop_reaches_a_late_handler() {
     let mut c = d.client().await;
     let mut pod = pod_config("stop");
     pod.log_directory = d.dir.path().join("logs").display().to_string();
-    let req = cri::RunPodSandboxRequest {
-        config: Some(pod.clone()),
-        runtime_handler: String::new(),
-    };
-    let pod_id = c
-        .run_pod_sandbox(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    let config = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: "late-trap".into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: IMAGE.into(),
-            ..Default::default()
-        }),
-        command: vec![
-            "sh".into(),
-            "-c".into(),
-            "sleep 0.5; trap 'exit 0' TERM; while :; do sleep 0.05; done".into(),
-        ],
-        // Its own pid namespace, so the shell is pid 1 there.
-        linux: Some(cri::LinuxContainerConfig {
-            security_context: Some(cri::LinuxContainerSecurityContext {
-                namespace_options: Some(cri::NamespaceOption {
-                    pid: cri::NamespaceMode::Container as i32,
-                    ..Default::default()
-                }),
+    let pod_id = run_pod(&mut c, &pod).await;
+    let script = "sleep 0.5; trap 'exit 0' TERM; while :; do sleep 0.05; done";
+    let mut config = container_config("late-trap", IMAGE, &["sh", "-c", script]);
+    // Its own pid namespace, so the shell is pid 1 there.
+    config.linux = Some(cri::LinuxContainerConfig {
+        security_context: Some(cri::LinuxContainerSecurityContext {
+            namespace_options: Some(cri::NamespaceOption {
+                pid: cri::NamespaceMode::Container as i32,
                 ..Default::default()
             }),
             ..Default::default()
         }),
         ..Default::default()
-    };
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: pod_id.clone(),
-        config: Some(config),
-        sandbox_config: Some(pod),
-    };
-    let id = c
-        .create_container(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .container_id;
-    let req = cri::StartContainerRequest {
-        container_id: id.clone(),
-    };
-    c.start_container(req).await.unwrap();
+    });
+    let id = run_container(&mut c, &pod_id, &pod, config).await;
     let req = cri::StopContainerRequest {
         container_id: id.clone(),
         timeout: 30,
     };
     c.stop_container(req).await.unwrap();
-    let req = cri::ContainerStatusRequest {
-        container_id: id.clone(),
-        verbose: false,
-    };
-    let s = c
-        .container_status(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .status
-        .unwrap();
+    let s = container_status(&mut c, &id).await;
     assert_eq!(s.state, cri::ContainerState::ContainerExited as i32);
     assert_eq!(
         s.exit_code, 0,

@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod flow;
+pub use flow::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,9 +15,6 @@ use hyper_util::rt::TokioIo;
 use proto::cri;
 use proto::cri::runtime_service_client::RuntimeServiceClient;
 use tonic::transport::{Channel, Endpoint};
-
-/// The RuntimeService client the tests use.
-pub type Client = RuntimeServiceClient<Channel>;
 
 /// Whether the tests run under CI (where a skip is a failure).
 pub fn ci() -> bool {
@@ -120,18 +120,9 @@ impl Daemon {
     }
 
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::os::unix::net::UnixStream::connect(self.socket()).is_err() {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                panic!("daemon exited early ({status}): {}", self.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "daemon not ready: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let (socket, log) = (self.socket(), self.dir.path().join("daemon.log"));
+        let log = || std::fs::read_to_string(&log).unwrap_or_default();
+        wait_socket(&socket, &mut self.child, Duration::from_secs(20), log);
     }
 
     /// The daemon's log so far.
@@ -334,22 +325,7 @@ pub fn busybox_image(d: &Daemon, name: &str) {
     assert!(st.success());
     let sif = work.join("busybox.sif");
     sifcri(&["sif".as_ref(), "new".as_ref(), sif.as_os_str()]);
-    let add: [&std::ffi::OsStr; 11] = [
-        "sif".as_ref(),
-        "add".as_ref(),
-        "--datatype".as_ref(),
-        "partition".as_ref(),
-        "--partfs".as_ref(),
-        "squashfs".as_ref(),
-        "--parttype".as_ref(),
-        "system".as_ref(),
-        "--partarch".as_ref(),
-        "amd64".as_ref(),
-        sif.as_os_str(),
-    ];
-    let mut add = add.to_vec();
-    add.push(sqfs.as_os_str());
-    sifcri(&add);
+    sifcri(&sif_add_args(&sif, &sqfs));
     let root = d.root();
     sifcri(&[
         "image".as_ref(),

@@ -7,6 +7,12 @@
 
 #![allow(dead_code)]
 
+// A test that also includes cri_common compiles this file twice: harmless.
+#[allow(clippy::duplicate_mod)]
+#[path = "../cri_common/flow.rs"]
+pub mod flow;
+pub use flow::*;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -153,18 +159,9 @@ impl UserDaemon {
             .spawn()
             .unwrap();
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::os::unix::net::UnixStream::connect(self.socket()).is_err() {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                panic!("daemon exited early ({status}): {}", self.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "daemon not ready: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let (socket, log) = (self.socket(), p.join("daemon.log"));
+        let log = || std::fs::read_to_string(&log).unwrap_or_default();
+        wait_socket(&socket, &mut self.child, Duration::from_secs(30), log);
     }
 
     pub fn log(&self) -> String {
@@ -375,24 +372,7 @@ pub fn busybox_image(d: &UserDaemon, name: &str, extra: impl FnOnce(&Path)) {
         assert!(out.status.success(), "sifcri {args:?}: {out:?}");
     };
     run(&["sif".as_ref(), "new".as_ref(), sif.as_os_str()]);
-    let mut add: Vec<&std::ffi::OsStr> = [
-        "sif",
-        "add",
-        "--datatype",
-        "partition",
-        "--partfs",
-        "squashfs",
-        "--parttype",
-        "system",
-        "--partarch",
-        "amd64",
-    ]
-    .iter()
-    .map(|s| s.as_ref())
-    .collect();
-    add.push(sif.as_os_str());
-    add.push(sqfs.as_os_str());
-    run(&add);
+    run(&sif_add_args(&sif, &sqfs));
     std::fs::set_permissions(&work, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&sif, std::fs::Permissions::from_mode(0o644)).unwrap();
     let sif = sif.to_string_lossy().into_owned();
