@@ -5,10 +5,10 @@
 
 mod streaming_client;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use sifcri::streaming::{AttachRequest, ExecRequest};
-use streaming_client::harness::{open_fds, Harness};
+use sifcri::streaming::ExecRequest;
+use streaming_client::harness::{assert_fds_back_to, open_fds, Harness};
 use streaming_client::{collect, open_streams, upgrade, Client};
 
 const V4: &str = "v4.channel.k8s.io";
@@ -107,13 +107,7 @@ fn attach_joins_a_running_container() {
     let h = Harness::new(Duration::from_secs(30));
     h.rt.block_on(h.runtime.start_container("box"));
     for line in ["one", "two"] {
-        let url = h.server().attach_url(AttachRequest {
-            container_id: "box".into(),
-            stdin: true,
-            stdout: true,
-            stderr: true,
-            tty: false,
-        });
+        let url = h.attach_all("box");
         let o = run(
             &url,
             &[V4],
@@ -221,13 +215,5 @@ fn a_vanishing_client_stops_the_command_and_leaks_nothing() {
         drop(c);
         h.assert_no_process_left();
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while open_fds() > before {
-        assert!(
-            Instant::now() < deadline,
-            "fds leaked: {} > {before}",
-            open_fds()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert_fds_back_to(before);
 }

@@ -8,7 +8,6 @@ mod streaming_client;
 
 use std::time::Duration;
 
-use sifcri::streaming::AttachRequest;
 use streaming_client::harness::{assert_fds_back_to, open_fds, Harness};
 use streaming_client::ws::{ws_collect, ws_connect, WsIn};
 
@@ -103,13 +102,7 @@ fn v5_attach_joins_a_running_container() {
     let h = Harness::new(Duration::from_secs(30));
     h.rt.block_on(h.runtime.start_container("box"));
     for line in ["one", "two"] {
-        let url = h.server().attach_url(AttachRequest {
-            container_id: "box".into(),
-            stdin: true,
-            stdout: true,
-            stderr: true,
-            tty: false,
-        });
+        let url = h.attach_all("box");
         let (mut c, hs) = ws_connect(&url, &[V5]);
         assert_eq!(hs.status, 101);
         c.send(0, format!("{line}\n").as_bytes());

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sifcri::streaming::{ExecRequest, Server, ServerConfig};
+use sifcri::streaming::{AttachRequest, ExecRequest, Server, ServerConfig};
 
 use super::runtime::TestRuntime;
 
@@ -67,6 +67,17 @@ impl Harness {
             stdin,
             stdout: true,
             stderr: !tty,
+        })
+    }
+
+    /// An attach URL for `container` with stdin, stdout and stderr, no tty.
+    pub fn attach_all(&self, container: &str) -> String {
+        self.server().attach_url(AttachRequest {
+            container_id: container.into(),
+            stdin: true,
+            stdout: true,
+            stderr: true,
+            tty: false,
         })
     }
 

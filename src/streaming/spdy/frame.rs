@@ -112,11 +112,22 @@ fn parse_control(kind: u16, flags: u8, b: Vec<u8>) -> Result<Frame, SpdyError> {
                 block: b[10.min(b.len())..].to_vec(),
             }
         }
-        2 => Frame::SynReply {
-            stream_id: id(0)?,
-            flags,
-            block: b[4.min(b.len())..].to_vec(),
-        },
+        2 | 8 => {
+            let (stream_id, block) = (id(0)?, b[4.min(b.len())..].to_vec());
+            if kind == 2 {
+                Frame::SynReply {
+                    stream_id,
+                    flags,
+                    block,
+                }
+            } else {
+                Frame::Headers {
+                    stream_id,
+                    flags,
+                    block,
+                }
+            }
+        }
         3 => Frame::RstStream {
             stream_id: id(0)?,
             status: be32(&b, 4)?,
@@ -128,11 +139,6 @@ fn parse_control(kind: u16, flags: u8, b: Vec<u8>) -> Result<Frame, SpdyError> {
         7 => Frame::GoAway {
             last_stream_id: id(0)?,
             status: be32(&b, 4).unwrap_or(0),
-        },
-        8 => Frame::Headers {
-            stream_id: id(0)?,
-            flags,
-            block: b[4.min(b.len())..].to_vec(),
         },
         9 => Frame::WindowUpdate {
             stream_id: id(0)?,
@@ -169,6 +175,13 @@ fn control(kind: u16, flags: u8, body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A stream id, then a header block.
+fn with_id(stream_id: u32, block: &[u8]) -> Vec<u8> {
+    let mut b = (stream_id & STREAM_MASK).to_be_bytes().to_vec();
+    b.extend_from_slice(block);
+    b
+}
+
 fn ids(a: u32, b: u32) -> Vec<u8> {
     let mut v = (a & STREAM_MASK).to_be_bytes().to_vec();
     v.extend_from_slice(&b.to_be_bytes());
@@ -196,11 +209,7 @@ impl Frame {
                 stream_id,
                 flags,
                 block,
-            } => {
-                let mut b = (stream_id & STREAM_MASK).to_be_bytes().to_vec();
-                b.extend_from_slice(block);
-                control(2, *flags, &b)
-            }
+            } => control(2, *flags, &with_id(*stream_id, block)),
             Frame::RstStream { stream_id, status } => control(3, 0, &ids(*stream_id, *status)),
             Frame::Settings { entries } => {
                 let mut b = (entries.len() as u32).to_be_bytes().to_vec();
@@ -221,11 +230,7 @@ impl Frame {
                 stream_id,
                 flags,
                 block,
-            } => {
-                let mut b = (stream_id & STREAM_MASK).to_be_bytes().to_vec();
-                b.extend_from_slice(block);
-                control(8, *flags, &b)
-            }
+            } => control(8, *flags, &with_id(*stream_id, block)),
             Frame::WindowUpdate { stream_id, delta } => {
                 control(9, 0, &ids(*stream_id, *delta & STREAM_MASK))
             }
