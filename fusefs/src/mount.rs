@@ -23,7 +23,7 @@ use std::path::PathBuf;
 pub use direct::{mount_direct, mount_fd, open_device};
 pub use fusermount::{mount_fusermount, unmount_fusermount};
 pub use options::MountOptions;
-pub use server::{default_threads, limit_malloc_arenas, Forked, Server};
+pub use server::{default_threads, limit_malloc_arenas, Forked, NotifierSlot, Notifying, Server};
 
 use std::os::fd::OwnedFd;
 use std::path::Path;

@@ -42,6 +42,9 @@ fn attr(ino: u64) -> FileAttr {
     }
 }
 
+/// Sends the kernel no notifications of its own.
+impl mount::Notifying for Hello {}
+
 impl Filesystem for Hello {
     fn init(&mut self, _: &Request, config: &mut fuser::KernelConfig) -> std::io::Result<()> {
         // Without it the kernel serializes lookups and readdirs in one directory.

@@ -20,6 +20,7 @@ mod data;
 mod inodes;
 mod ops;
 mod owners;
+mod push;
 mod readdir;
 mod xattr;
 
@@ -60,6 +61,8 @@ struct FsInner {
     file_lookups_seen: AtomicU64,
     /// How the image's owners are reported.
     owners: OwnerMap,
+    /// Blocks on their way to the kernel's page cache.
+    push: push::Pusher,
 }
 
 impl SquashFuse {
@@ -86,6 +89,7 @@ impl SquashFuse {
                 file_lookups: AtomicU64::new(0),
                 file_lookups_seen: AtomicU64::new(0),
                 owners,
+                push: push::Pusher::default(),
             }),
         }
     }

@@ -6,8 +6,9 @@
 //! clone of the descriptor (`FUSE_DEV_IOC_CLONE`), so requests are read in parallel.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::{Arc, OnceLock};
 
-use fuser::{Config, Filesystem, Session, SessionACL};
+use fuser::{Config, Filesystem, Notifier, Session, SessionACL};
 
 use super::MountError;
 
@@ -24,7 +25,19 @@ impl<FS: Filesystem> std::fmt::Debug for Server<FS> {
     }
 }
 
-impl<FS: Filesystem> Server<FS> {
+/// Where [`Server::start`] leaves the connection's notifier, for a filesystem that
+/// sends the kernel notifications (`FUSE_NOTIFY_*`) of its own.
+pub type NotifierSlot = Arc<OnceLock<Notifier>>;
+
+/// A filesystem [`Server`] serves; it may ask for the connection's notifier.
+pub trait Notifying: Filesystem {
+    /// The slot to put the notifier in; `None` (the default): never notifies.
+    fn notifier_slot(&self) -> Option<NotifierSlot> {
+        None
+    }
+}
+
+impl<FS: Notifying> Server<FS> {
     /// Answers the kernel's INIT request on `fd`, so that the mount serves requests
     /// once [`Server::run`] is called. Blocks until the kernel sends INIT, which it
     /// does as soon as the connection is mounted.
@@ -36,11 +49,17 @@ impl<FS: Filesystem> Server<FS> {
         config.n_threads = Some(threads.max(1));
         config.clone_fd = true;
         let raw = fd.as_raw_fd();
+        let slot = filesystem.notifier_slot();
         let session = Session::from_fd(filesystem, fd, SessionACL::All, config)
             .map_err(MountError::Session)?;
+        if let Some(slot) = slot {
+            let _ = slot.set(session.notifier());
+        }
         Ok(Server { session, fd: raw })
     }
+}
 
+impl<FS: Filesystem> Server<FS> {
     /// Serves requests until the filesystem is unmounted (the workers then read
     /// `ENODEV`) and returns.
     pub fn run(self) -> Result<(), MountError> {

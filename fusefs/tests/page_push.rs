@@ -1,0 +1,119 @@
+//! A read of part of a block puts the whole block in the kernel's page cache
+//! (`FUSE_NOTIFY_STORE`), as the kernel's squashfs driver does: after one 4 KiB read,
+//! the block's other pages are resident (util-linux `fincore`) and read back right;
+//! a read spanning two blocks pushes the rest of both.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use fusefs::mount::{self, MountError, MountOptions, Server};
+use fusefs::{CacheConfig, Source, SquashFuse, Squashfs};
+
+const BLOCK: u64 = 128 * 1024;
+
+struct Mounted {
+    mnt: PathBuf,
+    thread: Option<JoinHandle<Result<(), MountError>>>,
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = mount::unmount(&self.mnt, true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(img: &Path, mnt: &Path) -> Mounted {
+    fs::create_dir_all(mnt).expect("mkdir mnt");
+    let image =
+        Squashfs::open(Source::open(img).expect("source"), CacheConfig::default()).expect("open");
+    let fd = mount::mount_direct(mnt, &MountOptions::new("fusefs-push-test")).expect("mount");
+    let server = Server::start(SquashFuse::new(image), fd, 2).expect("server");
+    Mounted {
+        mnt: mnt.to_path_buf(),
+        thread: Some(std::thread::spawn(move || server.run())),
+    }
+}
+
+/// Bytes of `path` in the page cache, as `fincore` (mincore(2) on a mapping) sees them.
+fn resident(path: &Path) -> u64 {
+    let out = std::process::Command::new("fincore")
+        .args(["--bytes", "--noheadings", "--output", "RES"])
+        .arg(path)
+        .output()
+        .expect("run fincore (util-linux)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("fincore said {text:?}"))
+}
+
+/// Waits (the store thread runs after the reply) until `path` has `want` bytes resident.
+fn wait_resident(path: &Path, want: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let got = resident(path);
+        if got >= want || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn partial_reads_push_whole_blocks() {
+    if !common::require_root("partial_reads_push_whole_blocks") {
+        return;
+    }
+    let dir = common::tempdir();
+    let src = dir.path().join("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    let mut rng = fastrand::Rng::with_seed(5);
+    let data: Vec<u8> = (0..8 * BLOCK)
+        .map(|i| (i / 7) as u8 ^ rng.u8(..4))
+        .collect();
+    fs::write(src.join("file"), &data).expect("write");
+    let img = dir.path().join("img.sqfs");
+    common::mksquashfs(&src, &img, &["-comp", "gzip"]);
+    let mounted = serve(&img, &dir.path().join("mnt"));
+    let path = mounted.mnt.join("file");
+    let f = fs::File::open(&path).expect("open");
+    assert_eq!(resident(&path), 0, "nothing cached before the first read");
+
+    let mut page = vec![0u8; 4096];
+    f.read_exact_at(&mut page, 3 * BLOCK + 8192).expect("pread");
+    assert_eq!(
+        wait_resident(&path, BLOCK),
+        BLOCK,
+        "block 3 after one page of it"
+    );
+
+    let mut span = vec![0u8; 60 * 1024];
+    f.read_exact_at(&mut span, 5 * BLOCK + 100 * 1024)
+        .expect("pread");
+    assert_eq!(
+        wait_resident(&path, 3 * BLOCK),
+        3 * BLOCK,
+        "blocks 5 and 6 too"
+    );
+
+    // What the kernel now serves from its cache is the file's content.
+    let mut back = vec![0u8; BLOCK as usize];
+    for b in [3, 5, 6] {
+        f.read_exact_at(&mut back, b * BLOCK).expect("pread cached");
+        let start = (b * BLOCK) as usize;
+        assert!(back == data[start..start + BLOCK as usize], "block {b}");
+    }
+    assert_eq!(
+        resident(&path),
+        3 * BLOCK,
+        "no more requests, no other blocks"
+    );
+}
