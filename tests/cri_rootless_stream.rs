@@ -1,0 +1,120 @@
+//! Port forward into a pod of the user daemon (issue 7): the PortForward URL of a
+//! `sifcri serve` run by `sifcri-test`, driven by the independent SPDY client of
+//! `tests/streaming_client`, reaches a server listening on the pod's localhost.
+
+mod rootless_common;
+mod streaming_client;
+
+use std::time::{Duration, Instant};
+
+use proto::cri;
+use rootless_common::{busybox_image, pod_config, require_user, UserDaemon};
+use streaming_client::{open_port_pair, upgrade, In};
+
+const IMAGE: &str = "localhost/busybox-forward:latest";
+
+#[tokio::test]
+async fn port_forward_into_a_user_daemon_pod() {
+    if !require_user() {
+        return;
+    }
+    let mut d = UserDaemon::start("");
+    busybox_image(&d, IMAGE, |_| {});
+    let mut c = d.client().await;
+    let pod = pod_config(&d, "forward");
+    let req = cri::RunPodSandboxRequest {
+        config: Some(pod.clone()),
+        runtime_handler: String::new(),
+    };
+    let pod_id = c
+        .run_pod_sandbox(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .pod_sandbox_id;
+    let config = cri::ContainerConfig {
+        metadata: Some(cri::ContainerMetadata {
+            name: "echo".into(),
+            attempt: 0,
+        }),
+        image: Some(cri::ImageSpec {
+            image: IMAGE.into(),
+            ..Default::default()
+        }),
+        command: vec!["nc".into(), "-ll".into(), "-p".into(), "8080".into()],
+        args: vec!["-e".into(), "/bin/cat".into()],
+        log_path: "echo.log".into(),
+        ..Default::default()
+    };
+    let req = cri::CreateContainerRequest {
+        pod_sandbox_id: pod_id.clone(),
+        config: Some(config),
+        sandbox_config: Some(pod),
+    };
+    let id = c
+        .create_container(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .container_id;
+    let start = cri::StartContainerRequest {
+        container_id: id.clone(),
+    };
+    c.start_container(start).await.unwrap();
+    let req = cri::PortForwardRequest {
+        pod_sandbox_id: pod_id.clone(),
+        port: vec![8080],
+    };
+    let url = c.port_forward(req).await.unwrap().into_inner().url;
+    let echoed = tokio::task::spawn_blocking(move || echo_through(&url)).await;
+    let log = std::fs::read_to_string(d.logs().join("echo.log")).unwrap_or_default();
+    assert!(echoed.unwrap(), "no echo: {}\ncontainer: {log}", d.log());
+    let stop = cri::StopPodSandboxRequest {
+        pod_sandbox_id: pod_id.clone(),
+    };
+    c.stop_pod_sandbox(stop).await.unwrap();
+    let remove = cri::RemovePodSandboxRequest {
+        pod_sandbox_id: pod_id,
+    };
+    c.remove_pod_sandbox(remove).await.unwrap();
+    let left = d.shutdown();
+    assert!(left.is_empty(), "processes left: {left:?}");
+}
+
+/// Sends `ping` through a port-forward stream pair to 8080 until it comes back (the
+/// server may still be starting); false after 20 s.
+fn echo_through(url: &str) -> bool {
+    let (tcp, hs) = upgrade(url, &["portforward.k8s.io"]);
+    assert_eq!(hs.status, 101);
+    let mut s = streaming_client::Client::new(tcp);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for rid in 0.. {
+        if Instant::now() > deadline {
+            return false;
+        }
+        let (errors, data) = open_port_pair(&mut s, 8080, rid);
+        s.send(data, b"ping\n", false);
+        let mut got = Vec::new();
+        while let Some(frame) = s.read() {
+            match frame {
+                In::Data { id, data: d, .. } if id == data => got.extend(d),
+                In::Data { id, data: d, fin } if id == errors => {
+                    // Refused while the server is not listening yet: try again.
+                    if !d.is_empty() {
+                        eprintln!("forward error: {}", String::from_utf8_lossy(&d));
+                    }
+                    if fin {
+                        break;
+                    }
+                }
+                In::Data { fin: true, .. } | In::Rst { .. } => break,
+                _ => {}
+            }
+            if got.ends_with(b"ping\n") {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
