@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use sifcri::streaming::replay::{self, Verb};
 use sifcri::streaming::spdy::frame::{Frame, FLAG_FIN};
 use sifcri::streaming::spdy::headers::HeaderCodec;
+use sifcri::streaming::spdy::session::MAX_OPEN_STREAMS;
 
 /// Counts live heap bytes and their peak.
 struct Counting;
@@ -295,4 +296,47 @@ fn streams_opened_after_the_command_started_do_not_stall_the_session() {
     let input = spdy_client_with(Verb::Exec, 40);
     let out = replay::spdy_session(&input, Verb::Exec, 0);
     assert!(out.is_some(), "the session ended");
+}
+
+#[test]
+fn a_session_refuses_streams_beyond_its_cap() {
+    // Port-forward data streams that stay open and never find their pair: the
+    // first MAX_OPEN_STREAMS are taken, the rest refused (RST_STREAM 3).
+    let mut codec = HeaderCodec::new();
+    let mut input = Vec::new();
+    let extra = 10;
+    for i in 0..(MAX_OPEN_STREAMS + extra) as u32 {
+        let rid = i.to_string();
+        let h = [
+            ("streamtype", "data"),
+            ("port", "80"),
+            ("requestid", rid.as_str()),
+        ];
+        let f = Frame::SynStream {
+            stream_id: 1 + 2 * i,
+            assoc_id: 0,
+            priority: 0,
+            flags: 0,
+            block: codec.encode(&h).unwrap(),
+        };
+        input.extend(f.encode());
+    }
+    let out = replay::spdy_session(&input, Verb::PortForward, 0).expect("the session ended");
+    let refused = server_frames(&out)
+        .into_iter()
+        .filter(|f| matches!(f, Frame::RstStream { status: 3, .. }))
+        .count();
+    assert_eq!(refused, extra);
+}
+
+/// The frames in a server's answer.
+fn server_frames(mut bytes: &[u8]) -> Vec<Frame> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut out = Vec::new();
+    while let Ok(Some(f)) = rt.block_on(sifcri::streaming::spdy::frame::read_frame(&mut bytes)) {
+        out.push(f);
+    }
+    out
 }

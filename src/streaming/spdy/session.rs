@@ -24,7 +24,12 @@ use crate::streaming::wire::write_loop;
 /// RST_STREAM status codes (draft section 2.6.3).
 const PROTOCOL_ERROR: u32 = 1;
 const INVALID_STREAM: u32 = 2;
+const REFUSED_STREAM: u32 = 3;
 const STREAM_IN_USE: u32 = 8;
+
+/// Most streams the client may have open at once (its half not yet closed);
+/// more are refused, so that one session's memory stays bounded.
+pub const MAX_OPEN_STREAMS: usize = 1024;
 
 /// A frame to send, headers not yet compressed.
 #[derive(Debug)]
@@ -260,6 +265,14 @@ impl Reader {
                 .await;
         }
         self.last_id = id;
+        if self.streams.len() >= MAX_OPEN_STREAMS {
+            return self
+                .send(Frame::RstStream {
+                    stream_id: id,
+                    status: REFUSED_STREAM,
+                })
+                .await;
+        }
         let (tx, rx) = mpsc::channel(64);
         if flags & FLAG_FIN == 0 {
             self.streams.insert(id, tx);
