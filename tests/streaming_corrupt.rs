@@ -227,32 +227,50 @@ fn valid_streams_replay_cleanly() {
     assert_eq!(sizes.len(), 2);
 }
 
-#[test]
-fn mutated_spdy_sessions_end_without_panic_in_bounded_memory() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+/// How a transport is replayed: its valid client bytes, the session and the
+/// bare frame reader.
+struct Transport {
+    name: &'static str,
+    client: fn(Verb) -> Vec<u8>,
+    session: fn(&[u8], Verb, usize) -> Option<Vec<u8>>,
+    frames: fn(&[u8]) -> usize,
+}
+
+/// 240 mutations of `t`'s client bytes, each replayed into a session (with a
+/// protocol version picked by the seed) and into the frame reader.
+fn replay_mutated(t: Transport, seed: u64) {
+    let mut rng = Rng(seed);
     for round in 0..240 {
         let verb = VERBS[round % 4];
-        let input = mutate(&mut rng, &spdy_client(verb));
-        let proto = rng.below(4);
-        let what = format!("spdy round {round} {verb:?}");
-        let done = bounded(&what, || replay::spdy_session(&input, verb, proto));
+        let input = mutate(&mut rng, &(t.client)(verb));
+        let proto = rng.below(6);
+        let what = format!("{} round {round} {verb:?}", t.name);
+        let done = bounded(&what, || (t.session)(&input, verb, proto));
         assert!(done.is_some(), "{what}: the session did not end");
-        bounded(&what, || replay::spdy_frames(&input));
+        bounded(&what, || (t.frames)(&input));
     }
 }
 
 #[test]
+fn mutated_spdy_sessions_end_without_panic_in_bounded_memory() {
+    let t = Transport {
+        name: "spdy",
+        client: spdy_client,
+        session: replay::spdy_session,
+        frames: replay::spdy_frames,
+    };
+    replay_mutated(t, 0x9e37_79b9_7f4a_7c15);
+}
+
+#[test]
 fn mutated_websocket_connections_end_without_panic_in_bounded_memory() {
-    let mut rng = Rng(0x0123_4567_89ab_cdef);
-    for round in 0..240 {
-        let verb = VERBS[round % 4];
-        let input = mutate(&mut rng, &ws_client(verb));
-        let proto = rng.below(6);
-        let what = format!("ws round {round} {verb:?}");
-        let done = bounded(&what, || replay::ws_session(&input, verb, proto));
-        assert!(done.is_some(), "{what}: the connection did not end");
-        bounded(&what, || replay::ws_frames(&input));
-    }
+    let t = Transport {
+        name: "ws",
+        client: ws_client,
+        session: replay::ws_session,
+        frames: replay::ws_frames,
+    };
+    replay_mutated(t, 0x0123_4567_89ab_cdef);
 }
 
 #[test]
