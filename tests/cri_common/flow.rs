@@ -9,7 +9,7 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use proto::cri;
@@ -128,6 +128,23 @@ pub async fn remove_pod(c: &mut Client, pod_id: &str) {
         pod_sandbox_id: pod_id.into(),
     };
     c.remove_pod_sandbox(req).await.unwrap();
+}
+
+/// Spawns `cmd` (a daemon) with stdin and stdout on /dev/null and stderr
+/// appended to `dir/daemon.log`.
+pub fn spawn_logged(cmd: &mut Command, dir: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("daemon.log"))
+        .unwrap();
+    let cmd = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
+    cmd.spawn().unwrap()
+}
+
+/// `dir/daemon.log` so far.
+pub fn read_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default()
 }
 
 /// Waits up to `limit` for a daemon's socket to accept; panics with `log()`

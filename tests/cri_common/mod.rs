@@ -8,7 +8,7 @@ pub mod flow;
 pub use flow::*;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::TokioIo;
@@ -92,13 +92,8 @@ impl Daemon {
 
     /// Starts (again) the daemon process on this directory.
     pub fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("daemon.log"))
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_sifcri"))
-            .arg("serve")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sifcri"));
+        cmd.arg("serve")
             .arg("--config")
             .arg(self.dir.path().join("config.toml"))
             .arg("--socket")
@@ -109,25 +104,21 @@ impl Daemon {
             .arg(self.state())
             .args(&self.extra_args)
             .env("SIFCRI_LOG", "debug")
-            .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)));
+        self.child = Some(spawn_logged(&mut cmd, self.dir.path()));
         self.wait_ready();
     }
 
     fn wait_ready(&mut self) {
-        let (socket, log) = (self.socket(), self.dir.path().join("daemon.log"));
-        let log = || std::fs::read_to_string(&log).unwrap_or_default();
-        wait_socket(&socket, &mut self.child, Duration::from_secs(20), log);
+        let (socket, dir) = (self.socket(), self.dir.path().to_owned());
+        wait_socket(&socket, &mut self.child, Duration::from_secs(20), || {
+            read_log(&dir)
+        });
     }
 
     /// The daemon's log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+        read_log(self.dir.path())
     }
 
     /// SIGKILLs the daemon (as a crash would) and reaps it.

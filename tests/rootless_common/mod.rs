@@ -142,30 +142,18 @@ impl UserDaemon {
 
     /// Starts (again) the daemon, with only the XDG variables telling it where to live.
     pub fn spawn(&mut self) {
-        let p = self.dir.path();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p.join("daemon.log"))
-            .unwrap();
-        let child = self
-            .user_command()
-            .arg("serve")
-            .arg("--config")
-            .arg(p.join("config.toml"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        let (socket, log) = (self.socket(), p.join("daemon.log"));
-        let log = || std::fs::read_to_string(&log).unwrap_or_default();
-        wait_socket(&socket, &mut self.child, Duration::from_secs(30), log);
+        let p = self.dir.path().to_owned();
+        let mut cmd = self.user_command();
+        cmd.arg("serve").arg("--config").arg(p.join("config.toml"));
+        self.child = Some(spawn_logged(&mut cmd, &p));
+        let socket = self.socket();
+        wait_socket(&socket, &mut self.child, Duration::from_secs(30), || {
+            read_log(&p)
+        });
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+        read_log(self.dir.path())
     }
 
     /// The keeper's pid, from its pid file.
