@@ -226,19 +226,22 @@ fn monitor(opts: &ShimOptions, prepared: Prepared) -> u8 {
         (File::from(err), wire::Kind::Stderr, "stderr"),
     ];
     sources.extend(master.map(|m| (m, wire::Kind::Stdout, "stdout")));
-    let copiers: Vec<_> = sources
-        .into_iter()
-        .map(|(inner, kind, stream)| {
-            let l = logfile.clone();
-            let hub = hub.clone();
-            std::thread::spawn(move || l.copy(control::Tee { inner, hub, kind }, stream))
-        })
-        .collect();
+    // Each copier says when it is done, so the wait below ends with the last one.
+    let (done, finished) = std::sync::mpsc::channel();
+    let copiers = sources.len();
+    for (inner, kind, stream) in sources {
+        let (l, hub, done) = (logfile.clone(), hub.clone(), done.clone());
+        std::thread::spawn(move || {
+            l.copy(control::Tee { inner, hub, kind }, stream);
+            let _ = done.send(());
+        });
+    }
     let mut exit = wait_init(&set, init, &logfile);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    for c in copiers {
-        while !c.is_finished() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(10));
+    for _ in 0..copiers {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if finished.recv_timeout(left).is_err() {
+            break;
         }
     }
     if let Some(path) = control {
