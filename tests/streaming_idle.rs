@@ -2,8 +2,10 @@
 //! daemon's `[streaming] idle_timeout`): a connection that keeps carrying
 //! frames outlives the timeout; one that goes quiet is closed (GOAWAY over
 //! SPDY, CLOSE 1001 over WebSocket) and its command is stopped. Driven by the
-//! independent test client in `streaming_client`.
+//! independent test client in `streaming_client`; the last test sets the
+//! timeout in a real daemon's config file.
 
+mod cri_common;
 mod streaming_client;
 
 use std::time::{Duration, Instant};
@@ -88,4 +90,54 @@ fn no_timeout_keeps_a_quiet_session_open() {
     let o = ws_collect(&mut c);
     assert_eq!(o.text(1), "still here\n");
     assert_eq!(o.status()["status"], "Success");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_takes_the_idle_timeout_from_its_config() {
+    if !cri_common::require_root() {
+        return;
+    }
+    const IMAGE: &str = "localhost/busybox:idle";
+    let d = cri_common::Daemon::start_with(&[], "[streaming]\nidle_timeout = \"1s\"\n");
+    cri_common::busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = cri_common::pod_config("idle");
+    let sleeper = cri_common::container_config("idle", IMAGE, &["sleep", "600"]);
+    let (pod_id, id) = cri_common::run_pod_with(&mut c, &pod, sleeper).await;
+    let req = proto::cri::ExecRequest {
+        container_id: id.clone(),
+        cmd: vec!["cat".into()],
+        stdin: true,
+        stdout: true,
+        stderr: true,
+        tty: false,
+    };
+    let url = c.exec(req).await.unwrap().into_inner().url;
+    let start = Instant::now();
+    let quiet = tokio::task::spawn_blocking(move || {
+        let (tcp, hs) = upgrade(&url, &["v4.channel.k8s.io"]);
+        assert_eq!(hs.status, 101);
+        let mut client = Client::new(tcp);
+        let ids = open_streams(&mut client, &["error", "stdin", "stdout", "stderr"]);
+        collect(&mut client, &ids)
+    });
+    let o = quiet.await.unwrap();
+    let waited = start.elapsed();
+    assert!(o.goaway, "closed with a GOAWAY: {o:?}");
+    assert!(
+        waited >= Duration::from_millis(900),
+        "closed after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(10), "closed after {waited:?}");
+    let mut left = String::new();
+    for _ in 0..50 {
+        left = cri_common::exec_sh(&mut c, &id, "ps -o comm", 10).await.1;
+        if !left.lines().any(|l| l.trim() == "cat") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!left.lines().any(|l| l.trim() == "cat"), "cat left: {left}");
+    assert!(left.lines().any(|l| l.trim() == "sleep"), "ps works: {left}");
+    cri_common::remove_pod(&mut c, &pod_id).await;
 }
