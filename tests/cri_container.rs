@@ -558,3 +558,61 @@ async fn a_container_whose_monitor_died_is_reported_exited() {
     c.remove_pod_sandbox(req).await.unwrap();
     assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
 }
+
+#[tokio::test]
+async fn exec_joins_the_container_as_its_process() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, &d, "ej").await;
+    let mut config = container_config("ej", "exec sleep 4242");
+    config.linux = Some(cri::LinuxContainerConfig {
+        security_context: Some(cri::LinuxContainerSecurityContext {
+            run_as_user: Some(cri::Int64Value { value: 1234 }),
+            capabilities: Some(cri::Capability {
+                drop_capabilities: vec!["ALL".into()],
+                add_capabilities: vec!["NET_BIND_SERVICE".into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let id = create(&mut c, &pod, config).await.unwrap();
+    start(&mut c, &id).await;
+    // The exec'd shell and the container's own process, seen from inside: the same
+    // namespaces, cgroups, user and capabilities.
+    let script = "p=$(pidof sleep); cd /proc/self; \
+                  for f in ns/mnt ns/net ns/pid ns/ipc ns/uts ns/user ns/cgroup; do \
+                  [ \"$(readlink $f)\" = \"$(readlink /proc/$p/$f)\" ] || echo \"differs: $f\"; done; \
+                  cmp -s cgroup /proc/$p/cgroup || echo 'differs: cgroup'; \
+                  a=$(grep -E '^(Uid|Gid|Cap|NoNewPrivs|Seccomp)' status); b=$(grep -E '^(Uid|Gid|Cap|NoNewPrivs|Seccomp)' /proc/$p/status); \
+                  [ \"$a\" = \"$b\" ] || echo \"differs: $a / $b\"; \
+                  id -u; pwd -P >/dev/null; echo done";
+    let r = exec(&mut c, &id, &["sh", "-c", script], 10).await.unwrap();
+    let out = String::from_utf8_lossy(&r.stdout);
+    assert_eq!(
+        out,
+        "1234\ndone\n",
+        "stderr: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_eq!(r.exit_code, 0);
+    // A program that is not there: 127 and a message, the container unaffected.
+    let r = exec(&mut c, &id, &["no-such-program"], 10).await.unwrap();
+    assert_eq!(r.exit_code, 127);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("not found"), "{err}");
+    let r = exec(&mut c, &id, &["/bin/echo", "still", "here"], 10)
+        .await
+        .unwrap();
+    assert_eq!((r.exit_code, &r.stdout[..]), (0, &b"still here\n"[..]));
+    let req = cri::RemovePodSandboxRequest {
+        pod_sandbox_id: pod.0.clone(),
+    };
+    c.remove_pod_sandbox(req).await.unwrap();
+    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+}

@@ -10,7 +10,7 @@ use oci_spec::runtime::{Capabilities, LinuxCapabilities};
 use crate::process::SetupError;
 
 /// Converts a spec capability set to the `caps` crate's.
-fn convert(set: Option<&Capabilities>) -> CapsHashSet {
+pub(crate) fn convert(set: Option<&Capabilities>) -> CapsHashSet {
     set.into_iter()
         .flatten()
         .filter_map(|c| serde_json::to_value(c).ok())
@@ -58,12 +58,18 @@ pub(crate) fn apply(spec: Option<&LinuxCapabilities>) -> Result<(), SetupError> 
     Ok(())
 }
 
-/// The capabilities this kernel knows.
-fn supported() -> CapsHashSet {
-    let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+/// The highest capability number this kernel knows.
+pub(crate) fn last_cap() -> u8 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse::<u8>().ok())
-        .unwrap_or(40);
+        .unwrap_or(40)
+        .min(63)
+}
+
+/// The capabilities this kernel knows.
+fn supported() -> CapsHashSet {
+    let last = last_cap();
     caps::all()
         .into_iter()
         .filter(|c| c.index() <= last)

@@ -31,7 +31,7 @@ mod template;
 mod tty;
 mod userns;
 
-pub use container::{wait_code, Container, CreateOptions, ExecOptions, Status};
+pub use container::{wait_code, Container, CreateOptions, ExecOptions, PreparedExec, Status};
 pub use error::Error;
 pub use idmaps::user_id_mappings;
 pub use image_config::{

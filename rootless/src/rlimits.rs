@@ -21,7 +21,7 @@ pub(crate) fn validate(limits: &[PosixRlimit]) -> Result<(), (usize, String)> {
     Ok(())
 }
 
-fn resource(t: PosixRlimitType) -> Resource {
+pub(crate) fn resource(t: PosixRlimitType) -> Resource {
     match t {
         PosixRlimitType::RlimitCpu => Resource::RLIMIT_CPU,
         PosixRlimitType::RlimitFsize => Resource::RLIMIT_FSIZE,

@@ -136,3 +136,6 @@ pub fn own_received_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
     // message; nothing else refers to it, so this OwnedFd is its only owner.
     unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
 }
+
+pub mod spawn;
+mod spawn_child;

@@ -90,7 +90,7 @@ impl Container {
 }
 
 /// The container's process with the caller's overrides.
-fn exec_process(spec: &Spec, opts: &ExecOptions) -> Result<Process, Error> {
+pub(super) fn exec_process(spec: &Spec, opts: &ExecOptions) -> Result<Process, Error> {
     let mut process = spec.process().clone().unwrap_or_default();
     process.set_args(Some(opts.args.clone()));
     let mut env = process.env().clone().unwrap_or_default();
@@ -116,7 +116,7 @@ fn exec_process(spec: &Spec, opts: &ExecOptions) -> Result<Process, Error> {
 }
 
 /// Opens the namespaces of `pid` that differ from ours.
-fn open_namespaces(pid: i32) -> Result<Vec<(File, CloneFlags)>, Error> {
+pub(super) fn open_namespaces(pid: i32) -> Result<Vec<(File, CloneFlags)>, Error> {
     let mut out = Vec::new();
     for (name, flag) in NAMESPACES {
         let theirs = PathBuf::from(format!("/proc/{pid}/ns/{name}"));

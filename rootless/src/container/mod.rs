@@ -6,6 +6,7 @@ mod create;
 mod delete;
 mod exec;
 mod kill;
+mod prepared;
 mod run;
 mod start;
 mod state;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 pub use create::CreateOptions;
 pub use exec::{wait_code, ExecOptions};
+pub use prepared::PreparedExec;
 
 use crate::state::{validate_id, StateFile};
 use crate::Error;

@@ -139,6 +139,33 @@ fn arch_of(a: Arch) -> Option<ScmpArch> {
     })
 }
 
+impl Filter {
+    /// The BPF program, for a caller that loads it itself (with `prctl`, in a child
+    /// that may not allocate).
+    pub(crate) fn program(&self) -> Result<Vec<libc::sock_filter>, SeccompError> {
+        use std::io::{Read, Seek};
+        let io = |what: &str, e: std::io::Error| SeccompError::Unsupported(format!("{what}: {e}"));
+        let flags = nix::sys::memfd::MFdFlags::MFD_CLOEXEC;
+        let fd = nix::sys::memfd::memfd_create(c"seccomp-bpf", flags)
+            .map_err(|e| io("memfd", e.into()))?;
+        self.0.export_bpf(&fd).map_err(lib("export filter"))?;
+        let mut file = std::fs::File::from(fd);
+        let mut bytes = Vec::new();
+        file.rewind()
+            .and_then(|()| file.read_to_end(&mut bytes))
+            .map_err(|e| io("read the exported filter", e))?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| libc::sock_filter {
+                code: u16::from_ne_bytes([c[0], c[1]]),
+                jt: c[2],
+                jf: c[3],
+                k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+            })
+            .collect())
+    }
+}
+
 /// Loads a compiled filter into the calling process.
 pub(crate) fn load(filter: &Filter) -> Result<(), SeccompError> {
     filter.0.load().map_err(lib("load filter"))

@@ -1,6 +1,7 @@
-//! A streamed exec: `sifcri oci exec` (which joins the container's namespaces and
-//! cgroup and takes env, user, capabilities and seccomp from its spec) with the
-//! client's streams on pipes, or with a terminal whose master comes back over a
+//! A streamed exec. Without a terminal the process is started from the daemon itself
+//! (`ContainerRecord::launch_exec`: joins the container's namespaces and cgroup, env,
+//! user, capabilities and seccomp from its spec) with the client's streams on pipes;
+//! with one, through `sifcri oci exec --tty`, whose terminal master comes back over a
 //! console socket; resizes are applied to the master. When the client goes, the whole
 //! process tree started here is killed.
 
@@ -30,36 +31,24 @@ pub async fn run(
     req: ExecRequest,
     streams: Streams,
 ) -> Result<i32, RuntimeError> {
+    if !req.tty {
+        return run_pipes(runtime_root, c, req, streams).await;
+    }
     let exe = std::env::current_exe().map_err(other("own binary"))?;
     let mut cmd = Command::new(exe);
     cmd.arg("oci").arg("--root").arg(runtime_root).arg("exec");
     cmd.env_clear().kill_on_drop(true).process_group(0);
-    if req.tty {
-        run_tty(cmd, c, req, streams).await
-    } else {
-        run_pipes(cmd, c, req, streams).await
-    }
-}
-
-fn piped(on: bool) -> Stdio {
-    if on {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    }
+    run_tty(cmd, c, req, streams).await
 }
 
 async fn run_pipes(
-    mut cmd: Command,
+    runtime_root: &Path,
     c: &ContainerRecord,
     req: ExecRequest,
     mut s: Streams,
 ) -> Result<i32, RuntimeError> {
-    cmd.args([&c.id, "--"]).args(&req.cmd);
-    cmd.stdin(piped(s.stdin.is_some()))
-        .stdout(piped(s.stdout.is_some()))
-        .stderr(piped(s.stderr.is_some()));
-    let mut child = cmd.spawn().map_err(other("spawn exec"))?;
+    let pipes = [s.stdin.is_some(), s.stdout.is_some(), s.stderr.is_some()];
+    let mut child = c.launch_exec(runtime_root, req.cmd, pipes).await?;
     if let (Some(rx), Some(w)) = (s.stdin.take(), child.stdin.take()) {
         tokio::spawn(pump_in(rx, w));
     }
@@ -70,7 +59,18 @@ async fn run_pipes(
     if let (Some(tx), Some(r)) = (s.stderr.take(), child.stderr.take()) {
         pumps.push(tokio::spawn(pump_out(r, tx)));
     }
-    finish(child, pumps, s).await
+    let gone = async {
+        let _ = s.gone.wait_for(|g| *g).await;
+    };
+    let code = tokio::select! {
+        r = child.wait() => r.map_err(RuntimeError::Other)?,
+        _ = gone => {
+            child.kill().await;
+            return Err(RuntimeError::Other("client went away".into()));
+        }
+    };
+    drain(pumps, &mut s).await;
+    Ok(code)
 }
 
 async fn run_tty(
@@ -180,6 +180,15 @@ async fn finish(
             return Err(RuntimeError::Other("client went away".into()));
         }
     };
+    drain(pumps, &mut s).await;
+    use std::os::unix::process::ExitStatusExt;
+    Ok(status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+}
+
+/// Waits for the output pumps to hand everything over, unless the client goes.
+async fn drain(pumps: Vec<tokio::task::JoinHandle<()>>, s: &mut Streams) {
     for p in pumps {
         let drained = tokio::select! {
             r = p => r.is_ok(),
@@ -189,10 +198,6 @@ async fn finish(
             break;
         }
     }
-    use std::os::unix::process::ExitStatusExt;
-    Ok(status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
 }
 
 /// Kills everything under the exec and reaps it.

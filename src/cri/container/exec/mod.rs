@@ -1,9 +1,10 @@
-//! ExecSync: runs a command in a running container through `sifcri oci exec` (which
-//! joins the container's namespaces and takes the container's environment from its
-//! spec, never the daemon's), collects stdout and stderr apart, and on timeout kills
-//! the whole process group it started.
+//! ExecSync: runs a command in a running container, started from the daemon itself
+//! ([`launch`]: `rootless` joins the container's namespaces and cgroup and takes the
+//! environment, user, capabilities and seccomp from its spec, never the daemon's),
+//! collects stdout and stderr apart, and on timeout kills the whole process tree.
 
-use std::process::Stdio;
+mod launch;
+
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
@@ -30,22 +31,9 @@ pub async fn exec_sync(
             c.id
         )));
     }
-    let exe = std::env::current_exe().map_err(|e| Error::Internal(e.to_string()))?;
-    let mut child = tokio::process::Command::new(exe)
-        .arg("oci")
-        .arg("--root")
-        .arg(&containers.runtime_root)
-        .args(["exec", &c.id, "--"])
-        .args(cmd)
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| Error::Internal(format!("spawn exec: {e}")))?;
-    let pgid = child.id().unwrap_or(0) as i32;
+    let mut child = c
+        .launch_exec(&containers.runtime_root, cmd.to_vec(), [false, true, true])
+        .await?;
     let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
     let work = async {
         let (mut o, mut e) = (Vec::new(), Vec::new());
@@ -69,25 +57,17 @@ pub async fn exec_sync(
         tokio::time::timeout(timeout, work).await
     };
     match result {
-        Ok((stdout, stderr, status)) => {
-            use std::os::unix::process::ExitStatusExt;
-            let status = status.map_err(|e| Error::Internal(e.to_string()))?;
-            let exit_code = status
-                .code()
-                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
-            Ok(proto::cri::ExecSyncResponse {
-                stdout,
-                stderr,
-                exit_code,
-            })
-        }
+        Ok((stdout, stderr, status)) => Ok(proto::cri::ExecSyncResponse {
+            stdout,
+            stderr,
+            exit_code: status.map_err(Error::Internal)?,
+        }),
         Err(_) => {
-            // The exec'd process is in a session of its own (rootless calls setsid):
-            // kill the whole tree under the runtime process, not just its group.
-            let killed = kill_tree(pgid);
+            // The exec'd process is in a session of its own: kill the whole tree
+            // under our child, not just its group.
+            let killed = child.kill().await;
             // Gone before the answer: a client looking right after the timeout (critest
             // runs `pgrep`) must not still see the command, even as a zombie.
-            let _ = child.kill().await;
             wait_gone(&killed, Duration::from_secs(2)).await;
             Err(Error::DeadlineExceeded(format!(
                 "command {cmd:?} timed out after {}s",
