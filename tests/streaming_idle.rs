@@ -138,6 +138,9 @@ async fn the_daemon_takes_the_idle_timeout_from_its_config() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(!left.lines().any(|l| l.trim() == "cat"), "cat left: {left}");
-    assert!(left.lines().any(|l| l.trim() == "sleep"), "ps works: {left}");
+    assert!(
+        left.lines().any(|l| l.trim() == "sleep"),
+        "ps works: {left}"
+    );
     cri_common::remove_pod(&mut c, &pod_id).await;
 }
