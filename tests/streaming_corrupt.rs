@@ -8,7 +8,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use sifcri::streaming::replay::{self, Verb};
 use sifcri::streaming::spdy::frame::{Frame, FLAG_FIN};
@@ -42,8 +42,13 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-/// One replay at a time, so that the peak is that replay's.
+/// One replay at a time, so that the peak is that replay's: every test of
+/// this file holds it while it allocates.
 static SERIAL: Mutex<()> = Mutex::new(());
+
+fn alone() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Most heap a replay may reach above what was live before it.
 const HEAP_BOUND: usize = 4 << 20;
@@ -198,7 +203,7 @@ fn ws_client(verb: Verb) -> Vec<u8> {
 
 /// Runs `f` alone and checks that it stayed under [`HEAP_BOUND`].
 fn bounded<T>(what: &str, f: impl FnOnce() -> T) -> T {
-    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = alone();
     let before = LIVE.load(Ordering::Relaxed);
     PEAK.store(before, Ordering::Relaxed);
     let out = f();
@@ -214,6 +219,7 @@ const VERBS: [Verb; 4] = [Verb::Exec, Verb::ExecTty, Verb::Attach, Verb::PortFor
 
 #[test]
 fn valid_streams_replay_cleanly() {
+    let _one = alone();
     for verb in VERBS {
         let out = replay::spdy_session(&spdy_client(verb), verb, 0).expect("spdy session ended");
         assert!(!out.is_empty(), "{verb:?}: the server answered");
@@ -309,6 +315,7 @@ fn lying_lengths_cost_nothing() {
 
 #[test]
 fn streams_opened_after_the_command_started_do_not_stall_the_session() {
+    let _one = alone();
     // 40 streams of an unknown type after the command started: more than the
     // session queues, so a handler that stopped accepting would stall the reader.
     let input = spdy_client_with(Verb::Exec, 40);
@@ -318,6 +325,7 @@ fn streams_opened_after_the_command_started_do_not_stall_the_session() {
 
 #[test]
 fn a_session_refuses_streams_beyond_its_cap() {
+    let _one = alone();
     // Port-forward data streams that stay open and never find their pair: the
     // first MAX_OPEN_STREAMS are taken, the rest refused (RST_STREAM 3).
     let mut codec = HeaderCodec::new();
