@@ -15,7 +15,7 @@ use streaming_client::harness::Harness;
 use streaming_client::ws::{ws_collect, ws_connect};
 use streaming_client::{collect, open_streams, upgrade, Client};
 
-const IDLE: Duration = Duration::from_millis(700);
+const IDLE: Duration = Duration::from_millis(1500);
 
 fn harness() -> Harness {
     Harness::with_config(ServerConfig {
@@ -24,14 +24,16 @@ fn harness() -> Harness {
     })
 }
 
-/// Sends a line every `IDLE / 3` for twice `IDLE`: traffic keeps it open.
-fn keep_busy(mut send: impl FnMut(&[u8])) -> Instant {
-    let start = Instant::now();
+/// Sends a line every `IDLE / 6` for twice `IDLE`: traffic keeps it open.
+/// Returns when the last line went and how many did.
+fn keep_busy(mut send: impl FnMut(&[u8])) -> (Instant, usize) {
+    let (start, mut sent) = (Instant::now(), 0);
     while start.elapsed() < IDLE * 2 {
         send(b"tick\n");
-        std::thread::sleep(IDLE / 3);
+        sent += 1;
+        std::thread::sleep(IDLE / 6);
     }
-    Instant::now()
+    (Instant::now(), sent)
 }
 
 fn assert_closed_after_quiet(last: Instant) {
@@ -52,12 +54,12 @@ fn spdy_session_closes_once_quiet_and_stops_the_command() {
     let mut c = Client::new(tcp);
     let ids = open_streams(&mut c, &["error", "stdin", "stdout", "stderr"]);
     let stdin = ids[1].1;
-    let last = keep_busy(|line| c.send(stdin, line, false));
+    let (last, sent) = keep_busy(|line| c.send(stdin, line, false));
     let o = collect(&mut c, &ids);
     assert_closed_after_quiet(last);
     assert!(o.goaway, "the session ended with a GOAWAY");
     let ticks = o.stdout().matches("tick").count();
-    assert!(ticks >= 5, "busy time was not cut short: {:?}", o.stdout());
+    assert_eq!(ticks, sent, "busy time was cut short: {:?}", o.stdout());
     h.assert_no_process_left();
 }
 
@@ -67,11 +69,11 @@ fn websocket_connection_closes_once_quiet_and_stops_the_command() {
     let url = h.exec("cat", false, true);
     let (mut c, hs) = ws_connect(&url, &["v5.channel.k8s.io"]);
     assert_eq!(hs.status, 101);
-    let last = keep_busy(|line| c.send(0, line));
+    let (last, sent) = keep_busy(|line| c.send(0, line));
     let o = ws_collect(&mut c);
     assert_closed_after_quiet(last);
     assert_eq!(o.close, Some(1001), "closed as going away");
-    assert!(o.text(1).matches("tick").count() >= 5, "{:?}", o.text(1));
+    assert_eq!(o.text(1).matches("tick").count(), sent, "{:?}", o.text(1));
     h.assert_no_process_left();
 }
 
