@@ -3,7 +3,7 @@
 
 mod oci_common;
 
-use oci_common::{config, modes, Env};
+use oci_common::{config, modes, Env, Mode};
 use serde_json::json;
 
 fn stderr(out: &std::process::Output) -> String {
@@ -133,5 +133,34 @@ fn host_without_apparmor_refuses_a_profile() {
             stderr(&out)
         );
         assert!(env.state_entries().is_empty());
+    }
+}
+
+/// A user whose container maps only its own id (no `linux.uidMappings`) asking for
+/// uid 1000, or for an additional gid outside the map: a clear error at create naming
+/// the field, not a bare EINVAL from the container's init.
+#[test]
+fn user_outside_the_id_map_is_refused() {
+    for mode in modes().into_iter().filter(|m| *m == Mode::User) {
+        let env = Env::new(mode);
+        for (user, field) in [
+            (json!({"uid": 1000, "gid": 0}), "process.user.uid"),
+            (
+                json!({"uid": 0, "gid": 0, "additionalGids": [1000]}),
+                "process.user.additionalGids",
+            ),
+        ] {
+            let mut cfg = config("true");
+            cfg["process"]["user"] = user;
+            env.write_config(&cfg);
+            let out = env.create("unmapped");
+            assert!(!out.status.success(), "{mode:?}: {field} accepted");
+            let err = stderr(&out);
+            assert!(
+                err.contains(field) && err.contains("not mapped"),
+                "{mode:?}: {err}"
+            );
+            assert!(env.state_entries().is_empty());
+        }
     }
 }

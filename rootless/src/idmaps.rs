@@ -14,8 +14,9 @@
 
 use std::path::Path;
 
-use oci_spec::runtime::{LinuxIdMapping, LinuxIdMappingBuilder};
+use oci_spec::runtime::{LinuxIdMapping, LinuxIdMappingBuilder, User};
 
+use crate::spec::SpecError;
 use crate::userns::IdMap;
 
 /// Upper bound on the lines read from an id map file (the kernel allows 340).
@@ -99,6 +100,43 @@ pub(crate) fn own_namespace_identity(text: &str) -> Vec<IdMap> {
     } else {
         maps
     }
+}
+
+/// Refuses a process whose uid, gid or additional gids the container's new user
+/// namespace does not map: `setuid`/`setgroups` would fail in the container's init
+/// with a bare EINVAL (a user daemon without subordinate ids asked for `runAsUser`).
+pub(crate) fn check_user(user: &User, uids: &[IdMap], gids: &[IdMap]) -> Result<(), SpecError> {
+    let mapped = |maps: &[IdMap], id: u32| {
+        maps.iter()
+            .any(|m| id.checked_sub(m.container).is_some_and(|o| o < m.size))
+    };
+    let extra = user.additional_gids().iter().flatten();
+    let mut unmapped_gid = std::iter::once(user.gid()).chain(extra.copied());
+    let (field, id, maps) = if !mapped(uids, user.uid()) {
+        ("process.user.uid", user.uid(), uids)
+    } else if let Some(gid) = unmapped_gid.find(|g| !mapped(gids, *g)) {
+        let field = if gid == user.gid() {
+            "process.user.gid"
+        } else {
+            "process.user.additionalGids"
+        };
+        (field, gid, gids)
+    } else {
+        return Ok(());
+    };
+    let map: Vec<String> = maps
+        .iter()
+        .map(|m| format!("{} {} {}", m.container, m.host, m.size))
+        .collect();
+    Err(SpecError::Invalid {
+        field: field.into(),
+        message: format!(
+            "id {id} is not mapped in the container's user namespace (map: {}); \
+             map it (linux.uidMappings/gidMappings, subordinate ids in /etc/subuid and \
+             /etc/subgid) or run as a mapped id",
+            map.join(", ")
+        ),
+    })
 }
 
 /// The uid and gid mappings an ordinary user's container should ask for: its own ids
@@ -188,6 +226,43 @@ mod tests {
         );
         assert!(own_namespace_identity("0 0 4294967295\n").is_empty());
         assert!(own_namespace_identity("garbage\n").is_empty());
+    }
+
+    #[test]
+    fn users_outside_the_maps_are_refused_with_the_field() {
+        let root_only = [IdMap {
+            container: 0,
+            host: 1001,
+            size: 1,
+        }];
+        let wide = [IdMap {
+            container: 0,
+            host: 0,
+            size: 65537,
+        }];
+        let user = |uid: u32, gid: u32, extra: Vec<u32>| {
+            oci_spec::runtime::UserBuilder::default()
+                .uid(uid)
+                .gid(gid)
+                .additional_gids(extra)
+                .build()
+                .unwrap()
+        };
+        let field = |r: Result<(), SpecError>| match r {
+            Err(SpecError::Invalid { field, message }) => {
+                assert!(message.contains("not mapped"), "{message}");
+                field
+            }
+            other => panic!("{other:?}"),
+        };
+        assert!(check_user(&user(0, 0, vec![]), &root_only, &root_only).is_ok());
+        assert!(check_user(&user(1000, 1000, vec![2000]), &wide, &wide).is_ok());
+        let r = check_user(&user(1000, 0, vec![]), &root_only, &root_only);
+        assert_eq!(field(r), "process.user.uid");
+        let r = check_user(&user(0, 5, vec![]), &root_only, &root_only);
+        assert_eq!(field(r), "process.user.gid");
+        let r = check_user(&user(0, 0, vec![70_000]), &wide, &wide);
+        assert_eq!(field(r), "process.user.additionalGids");
     }
 
     #[test]

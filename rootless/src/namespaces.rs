@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use nix::sched::{setns, unshare, CloneFlags};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::idmaps::{default_map, Kind};
+use crate::idmaps::{check_user, default_map, Kind};
 use crate::spec::SpecError;
 use crate::userns::IdMap;
 
@@ -54,6 +54,9 @@ impl NsPlan {
             let gids = linux.and_then(|l| l.gid_mappings().as_ref());
             plan.uid_maps = IdMap::from_spec(uids, || default_map(Kind::Uid, privileged));
             plan.gid_maps = IdMap::from_spec(gids, || default_map(Kind::Gid, privileged));
+            if let Some(process) = spec.process() {
+                check_user(process.user(), &plan.uid_maps, &plan.gid_maps)?;
+            }
         } else if linux
             .and_then(|l| l.uid_mappings().as_ref())
             .is_some_and(|m| !m.is_empty())
