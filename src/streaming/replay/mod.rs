@@ -8,20 +8,20 @@
 //! frames parsed); `None` when a session did not end by itself within
 //! [`DEADLINE`] after the client's bytes ran out, which is a bug, as is a panic.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
 
 use super::portforward::PortForwardRequest;
 use super::remotecommand::{self, Command, PROTOCOLS};
 use super::spdy::{frame, headers::HeaderCodec, Session};
 use super::ws::{self, Conn, EXEC_PROTOCOLS, PORTFORWARD_PROTOCOLS};
-use super::{
-    AttachRequest, BoxFuture, ExecRequest, RuntimeError, StreamRuntime, Streams, TermSize,
-};
+use super::{AttachRequest, ExecRequest, StreamRuntime, TermSize};
+
+mod runner;
+
+use runner::{block_on, drive, Echo};
 
 /// How long a session may take to end once the client's bytes are all in.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -167,98 +167,4 @@ pub fn ws_session(data: &[u8], verb: Verb, proto: usize) -> Option<Vec<u8>> {
             }
         }
     })
-}
-
-/// Runs `serve` on one end of an in-memory pipe while `data` is written to
-/// the other, then half-closed; collects the answer until the server ends it.
-fn drive<S, F>(data: &[u8], serve: S) -> Option<Vec<u8>>
-where
-    S: FnOnce(DuplexStream) -> F,
-    F: Future<Output = ()> + Send + 'static,
-{
-    let data = data.to_vec();
-    block_on(async move {
-        let (client, server) = tokio::io::duplex(64 * 1024);
-        let served = tokio::spawn(serve(server));
-        let (mut rd, mut wr) = tokio::io::split(client);
-        tokio::spawn(async move {
-            let _ = wr.write_all(&data).await;
-            let _ = wr.shutdown().await;
-        });
-        let answer = async {
-            let (mut out, mut buf) = (Vec::new(), vec![0u8; 16 * 1024]);
-            while let Ok(n @ 1..) = rd.read(&mut buf).await {
-                if out.len() < MAX_KEPT {
-                    out.extend_from_slice(&buf[..n]);
-                }
-            }
-            let _ = served.await;
-            out
-        };
-        tokio::time::timeout(DEADLINE, answer).await.ok()
-    })
-}
-
-/// Runs `f` on a fresh single-threaded runtime, dropped (with every task
-/// left) when `f` is done.
-fn block_on<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .map(|rt| rt.block_on(f))
-        .unwrap_or_else(|e| panic!("cannot build a tokio runtime: {e}"))
-}
-
-/// A runtime whose commands echo stdin to stdout until stdin ends or the
-/// client goes.
-struct Echo;
-
-impl Echo {
-    async fn run(mut s: Streams) -> usize {
-        let (mut stdin, mut resize, mut n) = (s.stdin.take(), s.resize.take(), 0);
-        loop {
-            tokio::select! {
-                d = recv(&mut stdin) => match d {
-                    Some(d) => {
-                        n += d.len();
-                        if let Some(out) = &s.stdout {
-                            let _ = out.send(d).await;
-                        }
-                    }
-                    None => return n,
-                },
-                r = recv(&mut resize) => match r {
-                    Some(_) => n += 1,
-                    None => resize = None,
-                },
-                () = gone(&mut s.gone) => return n,
-            }
-        }
-    }
-}
-
-/// Resolves once the client is gone.
-async fn gone(g: &mut tokio::sync::watch::Receiver<bool>) {
-    let _ = g.wait_for(|g| *g).await;
-}
-
-/// The next message of `rx`; pending forever once there is no channel.
-async fn recv<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
-    match rx {
-        Some(r) => r.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-impl StreamRuntime for Echo {
-    fn exec(&self, _: ExecRequest, s: Streams) -> BoxFuture<'_, Result<i32, RuntimeError>> {
-        Box::pin(async move { Ok(i32::from(Echo::run(s).await % 7 != 0)) })
-    }
-
-    fn attach(&self, _: AttachRequest, s: Streams) -> BoxFuture<'_, Result<(), RuntimeError>> {
-        Box::pin(async move {
-            Echo::run(s).await;
-            Ok(())
-        })
-    }
 }
