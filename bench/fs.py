@@ -159,14 +159,18 @@ def loadavg():
     return float(open("/proc/loadavg").read().split()[0])
 
 
-def bench(images, sifcri, runs, mnt):
+def loadline():
+    return open("/proc/loadavg").read().strip()
+
+
+def bench(images, sifcri, runs, mnt, workloads):
     """Every cell `runs` times; within a run the implementations take turns, in an
     order that rotates from run to run, so load from elsewhere hits all of them."""
     res = {}  # (image, comp, metric, mode) -> {impl: [seconds]}
     mem = {}  # (image, comp) -> {impl: [KiB]}
     loads = []
     for (name, comp), base in images.items():
-        for wl in WORKLOADS[name]:
+        for wl in [w for w in WORKLOADS[name] if w in workloads]:
             for r in range(runs):
                 for impl in IMPLS[r % len(IMPLS):] + IMPLS[:r % len(IMPLS)]:
                     loads.append(loadavg())
@@ -192,10 +196,11 @@ def ratio(a, b):
     return "–" if not a or not b else f"{a / b:.2f}×"
 
 
-def report(res, mem, loads, runs, command, images):
+def report(res, mem, loads, runs, command, images, around):
     med = lambda v: statistics.median(v) if v else None
     out = []
     out.append(f"Command: `{command}`  ")
+    out.append(f"`/proc/loadavg` before: `{around[0]}`, after: `{around[1]}`.  ")
     out.append(f"Load average (1 min) at the start of each cell: median {statistics.median(loads):.1f}, "
                f"min {min(loads):.1f}, max {max(loads):.1f}.  ")
     out.append(f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, kernel {os.uname().release}, "
@@ -233,15 +238,19 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--comps", default="gzip,zstd")
     ap.add_argument("--images", default="debian,small,large")
+    ap.add_argument("--workloads", default="find,readall,startup,random4k",
+                    help="which of find,readall,startup,random4k to run (mount time is measured by each)")
     ap.add_argument("--out", default="-", help="where the report (a section of docs/benchmarks.md) goes; - = stdout only")
     a = ap.parse_args()
     trees = make_trees(a.work, a.images.split(","))
     images = make_images(a.work, trees, a.sifcri, a.comps.split(","))
     mnt = os.path.join(a.work, "mnt")
     os.makedirs(mnt, exist_ok=True)
-    res, mem, loads = bench(images, a.sifcri, a.runs, mnt)
+    before = loadline()
+    res, mem, loads = bench(images, a.sifcri, a.runs, mnt, a.workloads.split(","))
+    after = loadline()
     command = "bash bench/fs.sh " + " ".join(sys.argv[3:])
-    text = report(res, mem, loads, a.runs, command.strip(), images)
+    text = report(res, mem, loads, a.runs, command.strip(), images, (before, after))
     if a.out != "-":
         open(a.out, "w").write(text)
     print(text)
