@@ -616,3 +616,49 @@ async fn exec_joins_the_container_as_its_process() {
     c.remove_pod_sandbox(req).await.unwrap();
     assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
 }
+
+#[tokio::test]
+async fn a_long_exec_does_not_hold_up_another() {
+    if !require_root() {
+        return;
+    }
+    let d = Daemon::start();
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, &d, "ex2").await;
+    let id = create(&mut c, &pod, container_config("ex2", "exec sleep 1000"))
+        .await
+        .unwrap();
+    start(&mut c, &id).await;
+    // Several long execs at once, then short ones beside them: each short one answers
+    // at once, each long one ends with its own exit code.
+    let mut long = Vec::new();
+    for _ in 0..3 {
+        let mut c2 = d.client().await;
+        let id2 = id.clone();
+        long.push(tokio::spawn(async move {
+            exec(&mut c2, &id2, &["sleep", "6"], 20).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for i in 0..5 {
+        let t0 = std::time::Instant::now();
+        let r = exec(&mut c, &id, &["echo", &i.to_string()], 10)
+            .await
+            .unwrap();
+        assert_eq!(r.stdout, format!("{i}\n").into_bytes());
+        assert!(
+            t0.elapsed() < Duration::from_secs(4),
+            "short exec waited {:?}",
+            t0.elapsed()
+        );
+    }
+    for l in long {
+        assert_eq!(l.await.unwrap().unwrap().exit_code, 0);
+    }
+    let req = cri::RemovePodSandboxRequest {
+        pod_sandbox_id: pod.0.clone(),
+    };
+    c.remove_pod_sandbox(req).await.unwrap();
+    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+}
