@@ -9,7 +9,10 @@ mod cri_common;
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
-use cri_common::{busybox_image, mounts_under, pod_config, require_root, Client, Daemon};
+use cri_common::{
+    busybox_image, container_config, container_status, exec_sh, mounts_under, pod_config,
+    remove_pod, require_root, run_container, run_pod, Client, Daemon,
+};
 use proto::cri;
 use tonic::Code;
 
@@ -45,7 +48,10 @@ fn pod(d: &Daemon, name: &str, options: cri::NamespaceOption) -> cri::PodSandbox
     config
 }
 
-async fn run_pod(c: &mut Client, config: &cri::PodSandboxConfig) -> Result<String, tonic::Status> {
+async fn try_run_pod(
+    c: &mut Client,
+    config: &cri::PodSandboxConfig,
+) -> Result<String, tonic::Status> {
     let req = cri::RunPodSandboxRequest {
         config: Some(config.clone()),
         runtime_handler: String::new(),
@@ -60,65 +66,20 @@ async fn output(
     config: &cri::PodSandboxConfig,
     script: &str,
 ) -> Vec<String> {
-    let name = "userns";
-    let container = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: name.into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: IMAGE.into(),
-            ..Default::default()
-        }),
-        command: vec!["sh".into(), "-c".into(), script.into()],
-        log_path: format!("{name}.log"),
-        ..Default::default()
-    };
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: pod.into(),
-        config: Some(container),
-        sandbox_config: Some(config.clone()),
-    };
-    let id = c
-        .create_container(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .container_id;
-    let req = cri::StartContainerRequest {
-        container_id: id.clone(),
-    };
-    c.start_container(req).await.unwrap();
+    let mut container = container_config("userns", IMAGE, &["sh", "-c", script]);
+    container.log_path = "userns.log".into();
+    let id = run_container(c, pod, config, container).await;
     // While it runs (it waits for /dev/shm/go): an exec'd process joins the same namespace.
-    let req = cri::ExecSyncRequest {
-        container_id: id.clone(),
-        cmd: vec![
-            "sh".into(),
-            "-c".into(),
-            "cat /proc/self/uid_map; touch /dev/shm/go".into(),
-        ],
-        timeout: 10,
-    };
-    let exec = c.exec_sync(req).await.unwrap().into_inner();
-    assert_eq!(exec.exit_code, 0, "{exec:?}");
-    let want = format!("0 {HOST_ID} 65536");
-    let seen = String::from_utf8_lossy(&exec.stdout)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    assert_eq!(seen, want, "exec'd process's uid_map");
+    let (code, text) = exec_sh(c, &id, "cat /proc/self/uid_map; touch /dev/shm/go", 10).await;
+    assert_eq!(code, 0, "{text}");
+    let seen = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(
+        seen,
+        format!("0 {HOST_ID} 65536"),
+        "exec'd process's uid_map"
+    );
     for _ in 0..500 {
-        let req = cri::ContainerStatusRequest {
-            container_id: id.clone(),
-            verbose: false,
-        };
-        let s = c
-            .container_status(req)
-            .await
-            .unwrap()
-            .into_inner()
-            .status
-            .unwrap();
+        let s = container_status(c, &id).await;
         if s.state == cri::ContainerState::ContainerExited as i32 {
             assert_eq!(s.exit_code, 0, "{s:?}");
             let log = std::fs::read_to_string(&s.log_path).unwrap();
@@ -166,7 +127,9 @@ async fn pod_user_namespace() {
         ),
         ("hostnet", host_net),
     ] {
-        let err = run_pod(&mut c, &pod(&d, name, options)).await.unwrap_err();
+        let err = try_run_pod(&mut c, &pod(&d, name, options))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument, "{name}: {err:?}");
     }
 
@@ -176,7 +139,7 @@ async fn pod_user_namespace() {
         "mapped",
         userns(cri::NamespaceMode::Pod, &[(0, HOST_ID, 65536)]),
     );
-    let id = run_pod(&mut c, &config).await.unwrap();
+    let id = run_pod(&mut c, &config).await;
     let script = "cat /proc/self/uid_map /proc/self/gid_map; id -u; hostname; \
                   echo $$; touch /dev/shm/mine && stat -c %u /dev/shm/mine; \
                   while [ ! -e /dev/shm/go ]; do sleep 0.05; done";
@@ -203,14 +166,7 @@ async fn pod_user_namespace() {
     let pinned = std::fs::metadata(pod_dir.join("ns-user")).unwrap();
     assert_ne!(pinned.ino(), own);
 
-    let req = cri::StopPodSandboxRequest {
-        pod_sandbox_id: id.clone(),
-    };
-    c.stop_pod_sandbox(req).await.unwrap();
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: id.clone(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
+    remove_pod(&mut c, &id).await;
     let left: Vec<_> = mounts_under(d.dir.path())
         .into_iter()
         .filter(|m| m.to_string_lossy().contains("ns-"))
