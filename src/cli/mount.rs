@@ -37,7 +37,7 @@ pub struct MountArgs {
     pub threads: Option<usize>,
 
     /// Memory for decompressed image blocks: MiB, or bytes with a `B` suffix (default:
-    /// 8 MiB; the kernel's page cache holds file data anyway).
+    /// 6 MiB; the kernel's page cache holds file data anyway).
     #[arg(long, value_name = "MIB", value_parser = parse_cache_size)]
     pub cache_size: Option<u64>,
 
