@@ -80,7 +80,7 @@ fn store_all(notifier: &Notifier, rx: &Receiver<Push>) {
 }
 
 /// [`crate::mount::Server::start`] hands the filesystem its notifier: partial reads
-/// then push their whole block (see [`Pusher`]).
+/// then push their whole block (see the `push` module).
 impl crate::mount::Notifying for super::SquashFuse {
     fn notifier_slot(&self) -> Option<NotifierSlot> {
         Some(self.inner.push.slot())
