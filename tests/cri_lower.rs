@@ -185,6 +185,60 @@ async fn containers_of_one_image_share_one_fuse_mount() {
     assert_eq!(lower_dirs(&d.state()), Vec::<PathBuf>::new());
 }
 
+/// With `[image_mounts] linger`, the last container's removal leaves the lower mounted
+/// (same server) for the next container of the image; the sweeper unmounts it once it
+/// has been unused that long, and a daemon shutdown unmounts an unused one at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unused_lower_lingers_then_goes() {
+    if !require_root() {
+        return;
+    }
+    let mut d = Daemon::start_with(&[], "[image_mounts]\nlinger = \"2s\"\n");
+    busybox_image(&d, IMAGE);
+    let mut c = d.client().await;
+    let pod = run_pod(&mut c, "linger").await;
+    let top = d.dir.path().to_owned();
+    let a = run_container(&mut c, &pod, "a").await.unwrap();
+    let server = lower_server(&a).expect("the lower's server");
+    remove(&mut c, &a).await;
+    assert_eq!(
+        fuse_mounts("self", &top).len(),
+        1,
+        "kept after its last container"
+    );
+    let b = run_container(&mut c, &pod, "b").await.unwrap();
+    assert_eq!(
+        lower_server(&a),
+        Some(server),
+        "the same server serves the next one"
+    );
+    assert_eq!(exec(&mut c, &b, &["cat", "/etc/group"]).await.0, 0);
+    remove(&mut c, &b).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !lower_dirs(&d.state()).is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        lower_dirs(&d.state()),
+        Vec::<PathBuf>::new(),
+        "swept: {}",
+        d.log()
+    );
+    assert_eq!(fuse_mounts("self", &top), Vec::<PathBuf>::new());
+
+    // Unused at shutdown: unmounted by the daemon on its way out.
+    let e = run_container(&mut c, &pod, "e").await.unwrap();
+    remove(&mut c, &e).await;
+    assert_eq!(fuse_mounts("self", &top).len(), 1);
+    d.terminate();
+    assert_eq!(
+        fuse_mounts("self", &top),
+        Vec::<PathBuf>::new(),
+        "{}",
+        d.log()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_lower_is_replaced_and_stale_references_are_dropped() {
     if !require_root() {

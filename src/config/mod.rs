@@ -58,6 +58,8 @@ pub struct Config {
     pub registry: RegistryConfig,
     /// Settings of a daemon started by an ordinary user.
     pub rootless: RootlessConfig,
+    /// The shared FUSE mounts of images.
+    pub image_mounts: ImageMountsConfig,
 }
 
 impl Default for Config {
@@ -81,6 +83,27 @@ impl Default for Config {
             streaming: StreamingConfig::default(),
             registry: RegistryConfig::default(),
             rootless: RootlessConfig::default(),
+            image_mounts: ImageMountsConfig::default(),
+        }
+    }
+}
+
+/// The shared FUSE mount of each image (one per image, for all its containers).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImageMountsConfig {
+    /// How long an image's mount stays after its last container is removed, ready for
+    /// the next one (`"5m"`; `"0"`: unmounted at once).
+    pub linger: crate::streaming::IdleTimeout,
+}
+
+/// The default [`ImageMountsConfig::linger`].
+pub const DEFAULT_IMAGE_MOUNT_LINGER: std::time::Duration = std::time::Duration::from_secs(300);
+
+impl Default for ImageMountsConfig {
+    fn default() -> Self {
+        ImageMountsConfig {
+            linger: crate::streaming::IdleTimeout(Some(DEFAULT_IMAGE_MOUNT_LINGER)),
         }
     }
 }

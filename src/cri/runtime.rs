@@ -2,6 +2,7 @@
 //! blocking thread and maps errors once (see [`super::Error`]).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use proto::cri;
 use proto::cri::runtime_service_server::RuntimeService;
@@ -30,7 +31,9 @@ impl Runtime {
             Pods::open(&config.root, &config.state, cni(config))?
                 .with_cgroup_driver(config.cgroup_driver),
         );
-        let containers = Arc::new(Containers::open(&config.root, &config.state)?);
+        let linger = config.image_mounts.linger.0.unwrap_or_default();
+        let containers = Arc::new(Containers::open(&config.root, &config.state, linger)?);
+        sweep_lowers(containers.lowers().clone());
         Ok(Runtime {
             events: super::events::Events::start(&pods, &containers),
             pods,
@@ -38,6 +41,11 @@ impl Runtime {
             config: Arc::new(config.clone()),
             streams: Default::default(),
         })
+    }
+
+    /// The shared image lowers, for the daemon to unmount the unused ones at shutdown.
+    pub fn lowers(&self) -> crate::mount::Lowers {
+        self.containers.lowers().clone()
     }
 
     /// What the streaming server calls to run exec, attach and port forwards.
@@ -53,6 +61,32 @@ impl Runtime {
         self.streams = super::stream::Urls::new(server);
         self
     }
+}
+
+/// With a linger, unmounts the image lowers left unused that long, looking every
+/// quarter of it (at least every second, at most every minute), for the daemon's life.
+fn sweep_lowers(lowers: crate::mount::Lowers) {
+    let linger = lowers.linger();
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    if linger.is_zero() {
+        return;
+    }
+    let every = (linger / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    handle.spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let l = lowers.clone();
+            match tokio::task::spawn_blocking(move || l.sweep(linger)).await {
+                Ok(Ok(done)) => done
+                    .iter()
+                    .for_each(|d| tracing::info!("shared lowers: {d}")),
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot sweep the shared lowers"),
+                Err(_) => {}
+            }
+        }
+    });
 }
 
 fn cni(config: &Config) -> crate::network::Cni {

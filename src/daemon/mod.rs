@@ -70,6 +70,7 @@ async fn run(config: Config) -> Result<(), Error> {
         make_dir(dir, mode)?;
     }
     let runtime = crate::cri::Runtime::new(&config)?;
+    let lowers = runtime.lowers();
     let runtime = start_streaming(&config, runtime).await?;
     crate::network::hostport::restore(&config.root);
     let images = image_service(&config)?;
@@ -82,6 +83,13 @@ async fn run(config: Config) -> Result<(), Error> {
         .serve_with_incoming_shutdown(listener::incoming(listener), shutdown())
         .await;
     notify::notify("STOPPING=1");
+    // Lingering image mounts are a cache: none outlives the daemon unused.
+    match lowers.sweep(std::time::Duration::ZERO) {
+        Ok(done) => done
+            .iter()
+            .for_each(|d| tracing::info!("shared lowers: {d}")),
+        Err(e) => tracing::warn!(error = %e, "cannot unmount the unused shared lowers"),
+    }
     let _ = std::fs::remove_file(&config.socket);
     tracing::info!("stopped");
     Ok(result?)

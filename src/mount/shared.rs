@@ -5,7 +5,9 @@
 //! FUSE mount, and `refs/ID`, one empty file per container that uses it. The daemon
 //! takes a reference before it starts a container's monitor ([`Lowers::acquire`]) and
 //! drops it when the container is removed or its creation failed ([`Lowers::release`]);
-//! the last one out unmounts the image and removes its directory. The monitor mounts
+//! the last one out unmounts the image and removes its directory, or, with a linger
+//! ([`Lowers::with_linger`], `[image_mounts] linger`), leaves it mounted for the next
+//! container until [`Lowers::sweep`] finds it unused for that long. The monitor mounts
 //! the image when nobody has ([`ensure_mounted`]): the server is forked off as
 //! `sifcri mount` forks its own, so it outlives the monitor and the daemon. A crash
 //! leaves at worst a reference too many, which [`Lowers::reconcile`] drops when the
@@ -14,6 +16,7 @@
 use std::fs::File;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use nix::fcntl::{Flock, FlockArg};
 use nix::mount::{umount2, MntFlags};
@@ -24,6 +27,8 @@ use super::Error;
 #[derive(Debug, Clone)]
 pub struct Lowers {
     dir: PathBuf,
+    /// How long a lower nobody uses stays mounted for the next container of its image.
+    linger: Duration,
 }
 
 /// The lock on every lower's references, released on drop (or when the process dies).
@@ -41,9 +46,25 @@ enum MountState {
 }
 
 impl Lowers {
-    /// The lowers under `dir` (`STATE/lowers`).
+    /// The lowers under `dir` (`STATE/lowers`), unmounted as soon as nobody uses them.
     pub fn new(dir: PathBuf) -> Lowers {
-        Lowers { dir }
+        Lowers {
+            dir,
+            linger: Duration::ZERO,
+        }
+    }
+
+    /// Keeps a lower that nobody uses mounted for `linger` (see [`Lowers::sweep`]): the
+    /// next container of the image (a restart, the next pod) then finds it mounted,
+    /// with the kernel's page cache of its files still warm.
+    pub fn with_linger(mut self, linger: Duration) -> Lowers {
+        self.linger = linger;
+        self
+    }
+
+    /// How long an unused lower stays mounted.
+    pub fn linger(&self) -> Duration {
+        self.linger
     }
 
     /// The directory of the lower of image `image_id`.
@@ -77,10 +98,28 @@ impl Lowers {
             }
             _ => {}
         }
-        if refs_of(&dir).is_empty() {
+        // Otherwise the refs directory's mtime, just changed, says since when it is idle.
+        if refs_of(&dir).is_empty() && self.linger.is_zero() {
             teardown(&dir)?;
         }
         Ok(())
+    }
+
+    /// Unmounts and removes the lowers that nobody has used for `max_idle` (every unused
+    /// one with zero: at daemon shutdown); returns what it removed, for the log.
+    pub fn sweep(&self, max_idle: Duration) -> Result<Vec<String>, Error> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Ok(Vec::new());
+        };
+        let _lock = lock(&self.dir)?;
+        let mut done = Vec::new();
+        for dir in entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
+            if refs_of(&dir).is_empty() && idle_for(&dir) >= max_idle {
+                teardown(&dir)?;
+                done.push(format!("unmounted the unused lower {}", dir.display()));
+            }
+        }
+        Ok(done)
     }
 
     /// At daemon start: drops the references of containers for which `alive` is false,
@@ -146,6 +185,18 @@ fn teardown(dir: &Path) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// How long the lower at `dir` has had no reference: since its refs directory (or,
+/// without one, the lower's directory) last changed.
+fn idle_for(dir: &Path) -> Duration {
+    let changed = std::fs::metadata(dir.join("refs"))
+        .or_else(|_| std::fs::metadata(dir))
+        .and_then(|m| m.modified());
+    changed
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .unwrap_or(Duration::MAX)
 }
 
 /// The container ids holding a reference on the lower at `dir`.
@@ -227,6 +278,21 @@ mod tests {
         assert!(!dir.exists());
         assert!(lowers.acquire("sha256:../x", "c1").is_err());
         assert!(lowers.acquire("sha256:abc", "a/b").is_err());
+    }
+
+    #[test]
+    fn an_unused_lower_lingers_until_swept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lowers = Lowers::new(tmp.path().join("lowers")).with_linger(Duration::from_secs(60));
+        let dir = lowers.acquire("aa", "c1").unwrap();
+        lowers.release("aa", "c1").unwrap();
+        assert!(dir.exists(), "kept for the next container");
+        assert!(lowers.sweep(Duration::from_secs(60)).unwrap().is_empty());
+        lowers.acquire("aa", "c2").unwrap();
+        assert!(lowers.sweep(Duration::ZERO).unwrap().is_empty(), "in use");
+        lowers.release("aa", "c2").unwrap();
+        assert_eq!(lowers.sweep(Duration::ZERO).unwrap().len(), 1);
+        assert!(!dir.exists());
     }
 
     #[test]

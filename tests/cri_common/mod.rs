@@ -58,8 +58,14 @@ impl Daemon {
             .unwrap();
         std::fs::create_dir(dir.path().join("cni")).unwrap();
         let text = format!(
-            "[cni]\nconf_dir = \"{}\"\n{config}",
-            dir.path().join("cni").display()
+            "[cni]\nconf_dir = \"{}\"\n{config}{}",
+            dir.path().join("cni").display(),
+            // Image mounts go with their last container unless a test asks otherwise.
+            if config.contains("[image_mounts]") {
+                ""
+            } else {
+                "[image_mounts]\nlinger = \"0\"\n"
+            }
         );
         std::fs::write(dir.path().join("config.toml"), text).unwrap();
         let mut d = Daemon {

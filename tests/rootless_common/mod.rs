@@ -105,8 +105,14 @@ impl UserDaemon {
             std::fs::create_dir(p.join(sub)).unwrap();
         }
         let text = format!(
-            "[cni]\nconf_dir = \"{}\"\n{config}",
-            p.join("cni").display()
+            "[cni]\nconf_dir = \"{}\"\n{config}{}",
+            p.join("cni").display(),
+            // Image mounts go with their last container unless a test asks otherwise.
+            if config.contains("[image_mounts]") {
+                ""
+            } else {
+                "[image_mounts]\nlinger = \"0\"\n"
+            }
         );
         std::fs::write(p.join("config.toml"), text).unwrap();
         chown_to_user(&p.join("run"));

@@ -56,14 +56,14 @@ pub struct ImageInfo {
 impl Containers {
     /// Loads the records under `root/containers` and reconciles the shared lowers
     /// with them.
-    pub fn open(root: &Path, state: &Path) -> Result<Containers, Error> {
+    pub fn open(root: &Path, state: &Path, linger: Duration) -> Result<Containers, Error> {
         let records = root.join("containers");
         let map: BTreeMap<_, _> = crate::state::load_dir::<ContainerRecord>(&records)?
             .into_iter()
             .map(|c| (c.id.clone(), c))
             .collect();
         let runtime = state.join("containers");
-        let lowers = crate::mount::Lowers::new(state.join("lowers"));
+        let lowers = crate::mount::Lowers::new(state.join("lowers")).with_linger(linger);
         // A container without a record still counts while its monitor runs (a create
         // the daemon died in the middle of).
         let alive = |id: &str| {
@@ -84,6 +84,11 @@ impl Containers {
             lowers,
             map: Mutex::new(map),
         })
+    }
+
+    /// The shared image lowers (for the daemon's sweeper and its shutdown).
+    pub fn lowers(&self) -> &crate::mount::Lowers {
+        &self.lowers
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, ContainerRecord>> {
