@@ -6,11 +6,8 @@
 //! Input: the upgraded connection and the handlers' outgoing queue. Output:
 //! frame bodies to the frame parsers, encoded frames to the connection.
 
-use std::future::Future;
-use std::sync::Arc;
-
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use super::idle::Activity;
 
@@ -74,14 +71,6 @@ pub(crate) async fn write_loop<W, T, F>(
         buf.clear();
     }
     let _ = wr.shutdown().await;
-}
-
-/// Runs the writer, then marks the client gone: the writer ends only once the
-/// session is over or a write failed, and a failed write is how a vanished
-/// client shows while the reader is stalled on a handler that does not read.
-pub(crate) async fn gone_after(writer: impl Future<Output = ()>, gone: Arc<watch::Sender<bool>>) {
-    writer.await;
-    gone.send_replace(true);
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use super::frame::{read_frame, Frame, FLAG_FIN, MAX_DATA};
 use super::headers::{HeaderCodec, Headers};
 use super::SpdyError;
 use crate::streaming::idle::Activity;
-use crate::streaming::wire::{gone_after, write_loop};
+use crate::streaming::wire::write_loop;
 
 /// RST_STREAM status codes (draft section 2.6.3).
 const PROTOCOL_ERROR: u32 = 1;
@@ -101,12 +101,10 @@ impl Session {
         let (out_tx, out_rx) = mpsc::channel(256);
         let (in_tx, incoming) = mpsc::channel(16);
         let (gone_tx, gone) = watch::channel(false);
-        let gone_tx = std::sync::Arc::new(gone_tx);
         let activity = Activity::new();
         let mut codec = HeaderCodec::new();
         let encode = move |out, buf: &mut Vec<u8>| encode(out, &mut codec, buf);
-        let writer = write_loop(wr, out_rx, encode, activity.clone());
-        tokio::spawn(gone_after(writer, gone_tx.clone()));
+        tokio::spawn(write_loop(wr, out_rx, encode, activity.clone()));
         let reader = Reader {
             out: out_tx.clone(),
             incoming: in_tx,
@@ -126,7 +124,7 @@ impl Session {
                     let _ = out.send(Out::Frame(goaway)).await;
                 }
             }
-            gone_tx.send_replace(true);
+            let _ = gone_tx.send(true);
         });
         Self {
             incoming,

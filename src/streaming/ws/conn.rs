@@ -16,7 +16,7 @@ use super::handshake::Protocol;
 use super::reader::Reader;
 use super::WsError;
 use crate::streaming::idle::Activity;
-use crate::streaming::wire::{gone_after, write_loop};
+use crate::streaming::wire::write_loop;
 
 /// Largest channel message we send at once.
 const MAX_OUT: usize = 32 * 1024;
@@ -80,7 +80,6 @@ impl Conn {
         let (rd, wr) = tokio::io::split(io);
         let (out_tx, out_rx) = mpsc::channel(256);
         let (gone_tx, gone) = watch::channel(false);
-        let gone_tx = std::sync::Arc::new(gone_tx);
         let mut inputs = Vec::new();
         let mut senders = Vec::new();
         for r in readable {
@@ -90,8 +89,7 @@ impl Conn {
         }
         let activity = Activity::new();
         let encode = move |out, buf: &mut Vec<u8>| encode(out, proto.base64, buf);
-        let writer = write_loop(wr, out_rx, encode, activity.clone());
-        tokio::spawn(gone_after(writer, gone_tx.clone()));
+        tokio::spawn(write_loop(wr, out_rx, encode, activity.clone()));
         let reader = Reader::new(proto, senders, out_tx.clone(), activity.clone());
         let out = out_tx.clone();
         tokio::spawn(async move {
@@ -104,7 +102,7 @@ impl Conn {
                     let _ = out.send(Out::Close(1001)).await;
                 }
             }
-            gone_tx.send_replace(true);
+            let _ = gone_tx.send(true);
         });
         Self {
             inputs,
