@@ -16,13 +16,45 @@ const CONTROLLERS: [&str; 5] = ["cpu", "cpuset", "memory", "pids", "hugetlb"];
 
 /// Makes the directory, enables controllers above it, writes the limits.
 pub(super) fn create(rel: &Path, res: Option<&LinuxResources>) -> Result<PathBuf, CgroupError> {
-    let dir = resolve(Path::new(ROOT), &own_cgroup(""), rel);
+    let own = own_cgroup("");
+    let dir = resolve(Path::new(ROOT), &own, rel);
     make_dir(&dir)?;
     enable_controllers(Path::new(ROOT), &dir, &CONTROLLERS);
+    let dir = match (res, rel.is_relative()) {
+        (Some(_), true) => beside_own(&own, rel, dir),
+        _ => dir,
+    };
     if let Some(res) = res {
-        limits(&dir, res)?;
+        if let Err(e) = limits(&dir, res) {
+            // Nothing left behind when the caller goes on without limits.
+            let _ = std::fs::remove_dir(&dir);
+            return Err(e);
+        }
     }
     Ok(dir)
+}
+
+/// A relative path lands under our own cgroup, which holds a process (us): the kernel
+/// enables no controller in a cgroup with processes ("no internal processes"), so the
+/// new one under it gets none. In a delegated tree (a systemd user service, a subtree
+/// an admin gave the user) the parent of our cgroup is writable too: the container's
+/// cgroup goes there, beside ours, and the empty one is removed. Elsewhere, `dir`.
+fn beside_own(own: &str, rel: &Path, dir: PathBuf) -> PathBuf {
+    let has_controllers =
+        read(&dir.join("cgroup.controllers")).is_some_and(|c| !c.trim().is_empty());
+    let Some(parent) = Path::new(own).parent() else {
+        return dir;
+    };
+    if has_controllers {
+        return dir;
+    }
+    let beside = resolve(Path::new(ROOT), &parent.to_string_lossy(), rel);
+    if make_dir(&beside).is_err() {
+        return dir;
+    }
+    enable_controllers(Path::new(ROOT), &beside, &CONTROLLERS);
+    let _ = std::fs::remove_dir(&dir);
+    beside
 }
 
 /// Writes the limits of `res` to the container's directory `d`.
