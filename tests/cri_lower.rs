@@ -54,14 +54,10 @@ fn refs(state: &Path) -> Vec<String> {
     ids
 }
 
+/// A pod named `name`: (its id, its config).
 async fn run_pod(c: &mut Client, name: &str) -> (String, cri::PodSandboxConfig) {
     let config = pod_config(name);
-    let req = cri::RunPodSandboxRequest {
-        config: Some(config.clone()),
-        runtime_handler: String::new(),
-    };
-    let id = c.run_pod_sandbox(req).await.unwrap().into_inner();
-    (id.pod_sandbox_id, config)
+    (cri_common::run_pod(c, &config).await, config)
 }
 
 /// Creates and starts container `name` (sleeping) of [`IMAGE`] in `pod`.
