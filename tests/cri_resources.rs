@@ -62,12 +62,7 @@ async fn run_pod(c: &mut Client, name: &str, parent: &str) -> (String, cri::PodS
         cgroup_parent: parent.into(),
         ..Default::default()
     });
-    let req = cri::RunPodSandboxRequest {
-        config: Some(config.clone()),
-        runtime_handler: String::new(),
-    };
-    let id = c.run_pod_sandbox(req).await.unwrap().into_inner();
-    (id.pod_sandbox_id, config)
+    (cri_common::run_pod(c, &config).await, config)
 }
 
 async fn create(

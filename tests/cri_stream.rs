@@ -20,12 +20,7 @@ const V4: &str = "v4.channel.k8s.io";
 
 async fn run_pod(c: &mut Client, name: &str) -> (String, cri::PodSandboxConfig) {
     let config = pod_config(name);
-    let req = cri::RunPodSandboxRequest {
-        config: Some(config.clone()),
-        runtime_handler: String::new(),
-    };
-    let id = c.run_pod_sandbox(req).await.unwrap().into_inner();
-    (id.pod_sandbox_id, config)
+    (cri_common::run_pod(c, &config).await, config)
 }
 
 /// Creates and starts a container running `script`.
