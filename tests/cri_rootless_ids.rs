@@ -46,55 +46,17 @@ async fn run_once(
     security: cri::LinuxContainerSecurityContext,
 ) -> String {
     let pod = pod_config(d, name);
-    let req = cri::RunPodSandboxRequest {
-        config: Some(pod.clone()),
-        runtime_handler: String::new(),
-    };
-    let pod_id = c
-        .run_pod_sandbox(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    let config = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: "main".into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: image.into(),
-            ..Default::default()
-        }),
-        command: vec!["sh".into(), "-c".into(), script.into()],
-        log_path: format!("{name}.log"),
-        linux: Some(cri::LinuxContainerConfig {
-            security_context: Some(security),
-            ..Default::default()
-        }),
+    let pod_id = rootless_common::run_pod(c, &pod).await;
+    let mut config = rootless_common::container_config("main", image, &["sh", "-c", script]);
+    config.log_path = format!("{name}.log");
+    config.linux = Some(cri::LinuxContainerConfig {
+        security_context: Some(security),
         ..Default::default()
-    };
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: pod_id.clone(),
-        config: Some(config),
-        sandbox_config: Some(pod),
-    };
-    let created = c.create_container(req).await;
-    let id = created.unwrap_or_else(|e| panic!("{e}: {}", d.log()));
-    let id = id.into_inner().container_id;
-    let start = cri::StartContainerRequest {
-        container_id: id.clone(),
-    };
-    c.start_container(start).await.unwrap();
+    });
+    let id = rootless_common::run_container(c, &pod_id, &pod, config).await;
     wait_exited(c, &id).await;
     let log = std::fs::read_to_string(d.logs().join(format!("{name}.log"))).unwrap();
-    let stop = cri::StopPodSandboxRequest {
-        pod_sandbox_id: pod_id.clone(),
-    };
-    c.stop_pod_sandbox(stop).await.unwrap();
-    let remove = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: pod_id,
-    };
-    c.remove_pod_sandbox(remove).await.unwrap();
+    rootless_common::remove_pod(c, &pod_id).await;
     // CRI log lines: "TIME STREAM TAG TEXT"; stdout only (the runtime's warnings go to
     // stderr).
     log.lines()

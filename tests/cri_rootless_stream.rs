@@ -22,45 +22,11 @@ async fn port_forward_into_a_user_daemon_pod() {
     busybox_image(&d, IMAGE, |_| {});
     let mut c = d.client().await;
     let pod = pod_config(&d, "forward");
-    let req = cri::RunPodSandboxRequest {
-        config: Some(pod.clone()),
-        runtime_handler: String::new(),
-    };
-    let pod_id = c
-        .run_pod_sandbox(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    let config = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: "echo".into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: IMAGE.into(),
-            ..Default::default()
-        }),
-        command: vec!["nc".into(), "-ll".into(), "-p".into(), "8080".into()],
-        args: vec!["-e".into(), "/bin/cat".into()],
-        log_path: "echo.log".into(),
-        ..Default::default()
-    };
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: pod_id.clone(),
-        config: Some(config),
-        sandbox_config: Some(pod),
-    };
-    let id = c
-        .create_container(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .container_id;
-    let start = cri::StartContainerRequest {
-        container_id: id.clone(),
-    };
-    c.start_container(start).await.unwrap();
+    let pod_id = rootless_common::run_pod(&mut c, &pod).await;
+    let mut config = rootless_common::container_config("echo", IMAGE, &["nc", "-ll", "-p", "8080"]);
+    config.args = vec!["-e".into(), "/bin/cat".into()];
+    config.log_path = "echo.log".into();
+    let id = rootless_common::run_container(&mut c, &pod_id, &pod, config).await;
     let req = cri::PortForwardRequest {
         pod_sandbox_id: pod_id.clone(),
         port: vec![8080],
