@@ -26,7 +26,7 @@ async fn port_forward_into_a_user_daemon_pod() {
     let mut config = rootless_common::container_config("echo", IMAGE, &["nc", "-ll", "-p", "8080"]);
     config.args = vec!["-e".into(), "/bin/cat".into()];
     config.log_path = "echo.log".into();
-    let id = rootless_common::run_container(&mut c, &pod_id, &pod, config).await;
+    rootless_common::run_container(&mut c, &pod_id, &pod, config).await;
     let req = cri::PortForwardRequest {
         pod_sandbox_id: pod_id.clone(),
         port: vec![8080],
