@@ -1,8 +1,8 @@
 //! Every `unsafe` call of the root crate: the few ioctls and system calls that neither
-//! `nix` nor `rootless` expose safely (a window size, a fork, a pidfd). Input: live
-//! descriptors and pids from the caller; output: errno.
+//! `nix` nor `rootless` expose safely (a window size, a fork, a pidfd, a pty, received
+//! descriptors). Input: live descriptors and pids from the caller; output: errno.
 
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 
@@ -44,4 +44,57 @@ pub fn pidfd_open(pid: i32) -> nix::Result<std::os::fd::OwnedFd> {
     let fd = i32::try_from(fd).map_err(|_| Errno::EBADF)?;
     // SAFETY: the kernel just returned this new descriptor; nothing else owns it.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Opens a new pty through the `ptmx` node at `ptmx` (a container's own devpts,
+/// reached through `/proc/PID/root`), unlocks it and opens its slave through the
+/// master (TIOCGPTPEER, Linux 4.13); `(master, slave)`, both close-on-exec, neither
+/// our controlling terminal.
+pub fn open_pty(ptmx: &std::path::Path) -> std::io::Result<(OwnedFd, OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let master: OwnedFd = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(ptmx)?
+        .into();
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int through the pointer, a live local for the whole
+    // call; `master` is open.
+    let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) };
+    Errno::result(rc)?;
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: TIOCGPTPEER takes open flags by value and returns a new descriptor.
+    let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, flags) };
+    let slave = Errno::result(rc)?;
+    // SAFETY: the kernel just returned this new descriptor; nothing else owns it.
+    Ok((master, unsafe { OwnedFd::from_raw_fd(slave) }))
+}
+
+/// Receives bytes into `buf` from the unix stream socket `sock` with the descriptors
+/// passed along them (SCM_RIGHTS, at most 4, made close-on-exec); the byte count and
+/// the descriptors.
+pub fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8]) -> nix::Result<(usize, Vec<OwnedFd>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::FromRawFd;
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    let mut fds = Vec::new();
+    for c in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(raw) = c {
+            for fd in raw {
+                // SAFETY: the kernel installed this descriptor in our table for this
+                // message; nothing else owns it.
+                fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+        }
+    }
+    Ok((msg.bytes, fds))
 }

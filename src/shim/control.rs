@@ -6,6 +6,9 @@
 //! [`QUEUE`] chunks behind is dropped rather than stalling the container), client
 //! stdin written to the container's stdin (pipe or pty master), resizes applied to the
 //! pty. One thread per client plus one writer each; they end with the container.
+//! A connection that starts with an exec request is served by [`exec`] instead.
+
+pub mod exec;
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -30,6 +33,7 @@ pub struct Hub {
     terminal: Option<File>,
     next: AtomicU64,
     writers: Arc<AtomicUsize>,
+    exec: Option<exec::Context>,
 }
 
 #[derive(Debug)]
@@ -44,8 +48,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Hub {
-    /// A hub writing client stdin to `input`, resizing `terminal` (a pty master).
-    pub fn new(input: Option<File>, stdin_once: bool, terminal: Option<File>) -> Arc<Hub> {
+    /// A hub writing client stdin to `input`, resizing `terminal` (a pty master),
+    /// running exec requests in `exec`'s container.
+    pub fn new(
+        input: Option<File>,
+        stdin_once: bool,
+        terminal: Option<File>,
+        exec: Option<exec::Context>,
+    ) -> Arc<Hub> {
         Arc::new(Hub {
             subs: Mutex::new(Vec::new()),
             input: Mutex::new(input),
@@ -53,6 +63,7 @@ impl Hub {
             terminal,
             next: AtomicU64::new(0),
             writers: Arc::new(AtomicUsize::new(0)),
+            exec,
         })
     }
 
@@ -90,17 +101,23 @@ impl Hub {
         });
     }
 
-    /// Serves one client: its hello, a writer thread for its queue, its input.
+    /// Serves one client: its hello, a writer thread for its queue, its input (or
+    /// an exec request).
     fn client(&self, conn: UnixStream) {
         let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-        let Some(hello) = read_frame(&conn)
-            .ok()
-            .filter(|(k, _)| *k == Kind::Hello)
-            .and_then(|(_, p)| Hello::decode(&p))
-        else {
+        let Ok((kind, payload, fds)) = wire::exec::read_frame_fds(&conn) else {
             return;
         };
         let _ = conn.set_read_timeout(None);
+        if let (Kind::Exec, Some(exec)) = (kind, &self.exec) {
+            return exec.serve(conn, &payload, fds);
+        }
+        let Some(hello) = Some(payload)
+            .filter(|_| kind == Kind::Hello)
+            .and_then(|p| Hello::decode(&p))
+        else {
+            return;
+        };
         let Ok(mut out) = conn.try_clone() else {
             return;
         };

@@ -218,7 +218,13 @@ fn monitor(opts: &ShimOptions, prepared: Prepared) -> u8 {
         }
     };
     let terminal = master.as_ref().and_then(|m| m.try_clone().ok());
-    let hub = control::Hub::new(stdin, plan.stdin_once, terminal);
+    let children = std::sync::Arc::new(control::exec::Children::new());
+    let exec = control::exec::Context {
+        runtime_root: opts.runtime_root.clone(),
+        id: opts.id.clone(),
+        children: children.clone(),
+    };
+    let hub = control::Hub::new(stdin, plan.stdin_once, terminal, Some(exec));
     let control = serve_control(opts, &hub);
     let [out, err] = pipes;
     let mut sources = vec![
@@ -236,7 +242,9 @@ fn monitor(opts: &ShimOptions, prepared: Prepared) -> u8 {
             let _ = done.send(());
         });
     }
-    let mut exit = wait_init(&set, init, &logfile);
+    let mut exit = wait_init(&set, init, &logfile, &children);
+    // Execs still running are killed with the container below; their clients hear so.
+    children.close();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     for _ in 0..copiers {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -267,8 +275,14 @@ fn monitor(opts: &ShimOptions, prepared: Prepared) -> u8 {
     0
 }
 
-/// Waits for init's exit, reaping every other child and reopening the log on SIGUSR1.
-fn wait_init(set: &SigSet, init: i32, logfile: &log::LogFile) -> ExitRecord {
+/// Waits for init's exit, reaping every other child (an exec's status goes to its
+/// client through `children`) and reopening the log on SIGUSR1.
+fn wait_init(
+    set: &SigSet,
+    init: i32,
+    logfile: &log::LogFile,
+    children: &control::exec::Children,
+) -> ExitRecord {
     let init = Pid::from_raw(init);
     loop {
         loop {
@@ -276,6 +290,12 @@ fn wait_init(set: &SigSet, init: i32, logfile: &log::LogFile) -> ExitRecord {
                 Ok(WaitStatus::Exited(pid, code)) if pid == init => return record(code, None),
                 Ok(WaitStatus::Signaled(pid, sig, _)) if pid == init => {
                     return record(128 + sig as i32, Some(sig as i32))
+                }
+                Ok(WaitStatus::Exited(pid, code)) => {
+                    children.exited(pid.as_raw(), code);
+                }
+                Ok(WaitStatus::Signaled(pid, sig, _)) => {
+                    children.exited(pid.as_raw(), 128 + sig as i32);
                 }
                 Ok(WaitStatus::StillAlive) | Err(nix::Error::ECHILD) => break,
                 Ok(_) | Err(nix::Error::EINTR) => continue,

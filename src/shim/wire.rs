@@ -7,6 +7,12 @@
 //! [`Kind::Stdout`]/[`Kind::Stderr`] frames and the client [`Kind::Stdin`],
 //! [`Kind::CloseStdin`] and [`Kind::Resize`] (width and height, `u16` each). The shim
 //! ends the connection when the container's output has ended.
+//!
+//! A connection whose first frame is [`Kind::Exec`] runs a process in the container
+//! instead ([`exec`]): the request carries the process's stdio as descriptors, the
+//! shim answers [`Kind::Started`] (or [`Kind::ExecError`]) and later [`Kind::Exited`].
+
+pub mod exec;
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +41,14 @@ pub enum Kind {
     Resize = 4,
     /// Client → shim, first: which streams the client wants.
     Hello = 5,
+    /// Client → shim, first: run a process ([`exec::ExecRequest`], stdio attached).
+    Exec = 6,
+    /// Shim → client: the exec started (pid, `i32`; a terminal's master attached).
+    Started = 7,
+    /// Shim → client: the exec ended (exit code, `i32`; 128 + signal when killed).
+    Exited = 8,
+    /// Shim → client: the exec could not start or was lost (a code byte, a message).
+    ExecError = 9,
 }
 
 /// A frame that cannot be read.
@@ -98,6 +112,10 @@ pub fn parse_header(h: &[u8; HEADER_LEN]) -> Result<(Kind, usize), WireError> {
         3 => Kind::CloseStdin,
         4 => Kind::Resize,
         5 => Kind::Hello,
+        6 => Kind::Exec,
+        7 => Kind::Started,
+        8 => Kind::Exited,
+        9 => Kind::ExecError,
         k => return Err(WireError::Kind(k)),
     };
     let len = u32::from_be_bytes([h[1], h[2], h[3], h[4]]) as usize;
@@ -158,7 +176,7 @@ mod tests {
 
     #[test]
     fn bad_headers_are_errors() {
-        assert_eq!(parse_header(&[9, 0, 0, 0, 1]), Err(WireError::Kind(9)));
+        assert_eq!(parse_header(&[19, 0, 0, 0, 1]), Err(WireError::Kind(19)));
         assert!(matches!(
             parse_header(&[1, 0xff, 0, 0, 0]),
             Err(WireError::TooLong(_))

@@ -3,7 +3,8 @@
 //! join, the compiled seccomp program, the capability masks, the candidate paths of
 //! the program — made in the caller, so that [`PreparedExec::spawn`] may be called
 //! from a multi-threaded process (the CRI daemon) and needs no new runtime process.
-//! Without a terminal only: a terminal exec goes through [`Container::exec_spawn`].
+//! With `tty` the caller opens the terminal (a pty of the container's own devpts) and
+//! passes its slave as stdio; it becomes the process's controlling terminal.
 
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
@@ -25,15 +26,11 @@ pub struct PreparedExec {
 }
 
 impl Container {
-    /// Prepares `opts` (no terminal) for [`PreparedExec::spawn`].
+    /// Prepares `opts` for [`PreparedExec::spawn`] (with `opts.tty`, the stdio given to
+    /// it must be a terminal's slave; `opts.console_socket` is not used).
     pub fn prepare_exec(&self, opts: &ExecOptions) -> Result<PreparedExec, Error> {
         if self.status() != Status::Running {
             return Err(self.wrong("exec"));
-        }
-        if opts.tty {
-            return Err(Error::InvalidArgument(
-                "a prepared exec has no terminal".into(),
-            ));
         }
         let spec = crate::spec::parse(&self.dir.join("config.json"))?;
         let process = exec_process(&spec, opts)?;
@@ -76,6 +73,7 @@ impl Container {
             argv: cstrings(process.args().as_deref().unwrap_or_default())?,
             envp: cstrings(process.env().as_deref().unwrap_or_default())?,
             not_found: not_found(&process),
+            ctty: opts.tty,
         };
         Ok(PreparedExec { plan })
     }

@@ -57,6 +57,8 @@ pub struct ChildPlan {
     pub envp: Vec<CString>,
     /// Written to stderr when no candidate could be executed.
     pub not_found: Vec<u8>,
+    /// stdin is a terminal's slave: make it the process's controlling terminal.
+    pub ctty: bool,
 }
 
 /// Starts the intermediate child; its pid (the caller reaps it). Its exit status is

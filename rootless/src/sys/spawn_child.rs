@@ -61,6 +61,11 @@ fn setup(plan: &ChildPlan, stdio: [RawFd; 3]) -> Step {
         };
         sys(b"dup2", rc.into())?;
     }
+    if plan.ctty {
+        // SAFETY: TIOCSCTTY with an integer argument on fd 0, which is live (just set).
+        let rc = unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) };
+        sys(b"TIOCSCTTY", rc.into())?;
+    }
     for (res, soft, hard) in &plan.rlimits {
         set_rlimit(*res, *soft, *hard);
     }

@@ -1,9 +1,11 @@
-//! A streamed exec. Without a terminal the process is started from the daemon itself
-//! (`ContainerRecord::launch_exec`: joins the container's namespaces and cgroup, env,
-//! user, capabilities and seccomp from its spec) with the client's streams on pipes;
-//! with one, through `sifcri oci exec --tty`, whose terminal master comes back over a
-//! console socket; resizes are applied to the master. When the client goes, the whole
-//! process tree started here is killed.
+//! A streamed exec, started by the container's monitor (`ContainerRecord::launch_exec`,
+//! `launch_exec_tty`: joins the container's namespaces and cgroup, env, user,
+//! capabilities and seccomp from its spec) with the client's streams on pipes, or on a
+//! terminal opened in the container whose master the daemon holds: resizes are applied
+//! to the master here. A monitor that takes no exec requests (started by an older
+//! daemon) gets the fallbacks: without a terminal a fork from the daemon itself, with
+//! one `sifcri oci exec --tty`, whose master comes back over a console socket. When the
+//! client goes, the whole process tree started is killed.
 
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -29,10 +31,19 @@ pub async fn run(
     runtime_root: &Path,
     c: &ContainerRecord,
     req: ExecRequest,
-    streams: Streams,
+    mut streams: Streams,
 ) -> Result<i32, RuntimeError> {
     if !req.tty {
         return run_pipes(runtime_root, c, req, streams).await;
+    }
+    if let Some(mut child) = c.launch_exec_tty(req.cmd.clone(), (0, 0)).await? {
+        let Some(master) = child.master.take() else {
+            return Err(RuntimeError::Other("exec: no terminal came back".into()));
+        };
+        let mut pumps = Vec::new();
+        wire_master(master, &mut streams, &mut pumps)?;
+        let code = child.wait_or_kill(gone(&mut streams)).await;
+        return settle(code, pumps, &mut streams).await;
     }
     let exe = std::env::current_exe().map_err(other("own binary"))?;
     let mut cmd = Command::new(exe);
@@ -59,17 +70,27 @@ async fn run_pipes(
     if let (Some(tx), Some(r)) = (s.stderr.take(), child.stderr.take()) {
         pumps.push(tokio::spawn(pump_out(r, tx)));
     }
-    let gone = async {
-        let _ = s.gone.wait_for(|g| *g).await;
+    let code = child.wait_or_kill(gone(&mut s)).await;
+    settle(code, pumps, &mut s).await
+}
+
+/// Fires when the client has gone.
+async fn gone(s: &mut Streams) {
+    let _ = s.gone.wait_for(|g| *g).await;
+}
+
+/// The exit code once the output is handed over; an error when the client went (the
+/// exec was killed) or the status was lost.
+async fn settle(
+    code: Option<Result<i32, String>>,
+    pumps: Vec<tokio::task::JoinHandle<()>>,
+    s: &mut Streams,
+) -> Result<i32, RuntimeError> {
+    let Some(code) = code else {
+        return Err(RuntimeError::Other("client went away".into()));
     };
-    let code = tokio::select! {
-        r = child.wait() => r.map_err(RuntimeError::Other)?,
-        _ = gone => {
-            child.kill().await;
-            return Err(RuntimeError::Other("client went away".into()));
-        }
-    };
-    drain(pumps, &mut s).await;
+    let code = code.map_err(RuntimeError::Other)?;
+    drain(pumps, s).await;
     Ok(code)
 }
 
@@ -102,6 +123,18 @@ async fn run_tty(
         }
     };
     drop(listener);
+    let mut pumps = Vec::new();
+    wire_master(master, &mut s, &mut pumps)?;
+    finish(child, pumps, s).await
+}
+
+/// Starts the tasks that resize `master`, write the client's stdin to it and read
+/// the terminal's output for the client.
+fn wire_master(
+    master: std::fs::File,
+    s: &mut Streams,
+    pumps: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> Result<(), RuntimeError> {
     if let Some(rx) = s.resize.take() {
         let m = master.try_clone().map_err(other("dup the pty"))?;
         tokio::spawn(resize(rx, m));
@@ -110,14 +143,13 @@ async fn run_tty(
         let w = master.try_clone().map_err(other("dup the pty"))?;
         tokio::spawn(pump_in(rx, tokio::fs::File::from_std(w)));
     }
-    let mut pumps = Vec::new();
     if let Some(tx) = s.stdout.take() {
         pumps.push(tokio::spawn(pump_out(
             tokio::fs::File::from_std(master),
             tx,
         )));
     }
-    finish(child, pumps, s).await
+    Ok(())
 }
 
 /// Removes a path when dropped.

@@ -1,13 +1,17 @@
-//! ExecSync: runs a command in a running container, started from the daemon itself
-//! ([`launch`]: `rootless` joins the container's namespaces and cgroup and takes the
-//! environment, user, capabilities and seccomp from its spec, never the daemon's),
-//! collects stdout and stderr apart, and on timeout kills the whole process tree.
+//! ExecSync: runs a command in a running container, started by the container's monitor
+//! ([`launch`], [`shim`]: `rootless` joins the container's namespaces and cgroup and
+//! takes the environment, user, capabilities and seccomp from its spec, never the
+//! daemon's), collects stdout and stderr apart, and on timeout kills the whole process
+//! tree.
 
 mod launch;
+mod shim;
 
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
+
+pub use crate::shim::wire::exec::kill_tree;
 
 use super::{ContainerRecord, Containers};
 use crate::cri::Error;
@@ -87,41 +91,4 @@ async fn wait_gone(pids: &[i32], limit: Duration) {
     {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-}
-
-/// SIGKILLs `root` and every descendant, found through /proc (children first is not
-/// needed: each is killed before anything can be reparented away from the tree);
-/// returns the pids it killed.
-pub fn kill_tree(root: i32) -> Vec<i32> {
-    let mut parents: Vec<(i32, i32)> = Vec::new();
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        for e in entries.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-                continue;
-            };
-            if let Some(ppid) = parent_of(pid) {
-                parents.push((pid, ppid));
-            }
-        }
-    }
-    let mut tree = vec![root];
-    let mut i = 0;
-    while let Some(&p) = tree.get(i) {
-        tree.extend(parents.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
-        i += 1;
-    }
-    for pid in &tree {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(*pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    }
-    tree
-}
-
-/// The parent pid of `pid`, from /proc/PID/stat (the field after the `)`).
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(1)?.parse().ok()
 }
