@@ -1,7 +1,10 @@
 //! Port forward into a pod of the user daemon (issue 7): the PortForward URL of a
 //! `sifcri serve` run by `sifcri-test`, driven by the independent SPDY client of
-//! `tests/streaming_client`, reaches a server listening on the pod's localhost.
+//! `tests/streaming_client`, reaches a server listening on the pod's localhost. Exec
+//! through the container's monitor under the user daemon (issue 6): the checks of
+//! `tests/exec_checks`, before and after a daemon kill -9 and restart.
 
+mod exec_checks;
 mod rootless_common;
 mod streaming_client;
 
@@ -43,6 +46,33 @@ async fn port_forward_into_a_user_daemon_pod() {
         pod_sandbox_id: pod_id,
     };
     c.remove_pod_sandbox(remove).await.unwrap();
+    let left = d.shutdown();
+    assert!(left.is_empty(), "processes left: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exec_through_the_monitor_of_a_user_daemon() {
+    if !require_user() {
+        return;
+    }
+    let mut d = UserDaemon::start("");
+    busybox_image(&d, IMAGE, |_| {});
+    let mut c = d.client().await;
+    let pod = pod_config(&d, "exec");
+    let pod_id = rootless_common::run_pod(&mut c, &pod).await;
+    let config = rootless_common::container_config("box", IMAGE, &["sleep", "3600"]);
+    let id = rootless_common::run_container(&mut c, &pod_id, &pod, config).await;
+    exec_checks::exit_codes(&mut c, &id).await;
+    exec_checks::timeout_kills_the_tree(&mut c, &id).await;
+    exec_checks::terminal(&mut c, &id).await;
+    exec_checks::vanishing_client(&mut c, &id, false, 4411).await;
+    exec_checks::vanishing_client(&mut c, &id, true, 4412).await;
+    d.kill9();
+    d.spawn();
+    let mut c = d.client().await;
+    exec_checks::exit_codes(&mut c, &id).await;
+    exec_checks::terminal(&mut c, &id).await;
+    rootless_common::remove_pod(&mut c, &pod_id).await;
     let left = d.shutdown();
     assert!(left.is_empty(), "processes left: {left:?}");
 }
