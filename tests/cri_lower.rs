@@ -272,7 +272,7 @@ async fn a_dead_lower_is_replaced_and_stale_references_are_dropped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_create_drops_its_reference() {
+async fn a_failed_start_keeps_its_reference_until_removed() {
     if !require_root() {
         return;
     }
@@ -280,33 +280,67 @@ async fn a_failed_create_drops_its_reference() {
     busybox_image(&d, IMAGE);
     let mut c = d.client().await;
     let pod = run_pod(&mut c, "fail").await;
-    let config = cri::ContainerConfig {
+    let config = |name: &str, command: &str, host_path: &str| cri::ContainerConfig {
         metadata: Some(cri::ContainerMetadata {
-            name: "bad".into(),
+            name: name.into(),
             attempt: 0,
         }),
         image: Some(cri::ImageSpec {
             image: IMAGE.into(),
             ..Default::default()
         }),
-        command: vec!["true".into()],
+        command: vec![command.into()],
         mounts: vec![cri::Mount {
             container_path: "/data".into(),
-            host_path: "/nonexistent/sifcri-lower-test".into(),
+            host_path: host_path.into(),
             ..Default::default()
         }],
         ..Default::default()
     };
-    let req = cri::CreateContainerRequest {
+    let request = |config| cri::CreateContainerRequest {
         pod_sandbox_id: pod.0.clone(),
         config: Some(config),
         sandbox_config: Some(pod.1.clone()),
     };
-    // Refused by the monitor (the bind mount's source is missing), after the daemon
-    // took the reference and the monitor mounted the lower.
-    let err = c.create_container(req).await.unwrap_err();
+    // A missing bind mount source is refused at create, before any reference is taken.
+    let missing = config("bad", "true", "/nonexistent/sifcri-lower-test");
+    let err = c.create_container(request(missing)).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
     assert!(err.message().starts_with("create container:"), "{err:?}");
+    assert_eq!(lower_dirs(&d.state()), Vec::<PathBuf>::new());
+
+    // A program the image lacks is refused by the monitor at start, after it mounted the
+    // lower: the container is then exited (StartError) and keeps its reference until
+    // it is removed.
+    let host = d.dir.path().join("data");
+    std::fs::create_dir(&host).unwrap();
+    let absent = config("absent", "/no/such/program", &host.display().to_string());
+    let id = c
+        .create_container(request(absent))
+        .await
+        .unwrap()
+        .into_inner()
+        .container_id;
+    let req = cri::StartContainerRequest {
+        container_id: id.clone(),
+    };
+    let err = c.start_container(req).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().starts_with("start container:"), "{err:?}");
+    let req = cri::ContainerStatusRequest {
+        container_id: id.clone(),
+        verbose: false,
+    };
+    let status = c.container_status(req).await.unwrap().into_inner();
+    let status = status.status.unwrap();
+    assert_eq!(status.state, cri::ContainerState::ContainerExited as i32);
+    assert_eq!(
+        (status.exit_code, status.reason.as_str()),
+        (128, "StartError")
+    );
+    assert!(status.message.contains("/no/such/program"), "{status:?}");
+    assert_eq!(refs(&d.state()).len(), 1);
+    remove(&mut c, &id).await;
     assert_eq!(fuse_mounts("self", d.dir.path()), Vec::<PathBuf>::new());
     assert_eq!(lower_dirs(&d.state()), Vec::<PathBuf>::new());
 }

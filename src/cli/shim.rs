@@ -28,6 +28,10 @@ pub struct ShimArgs {
     /// The CRI log file.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Start the container once created (what StartContainer asks for); without it the
+    /// container is left created, its init waiting for `sifcri oci start`.
+    #[arg(long)]
+    pub start: bool,
     /// Already detached from the daemon (the shim forks instead now; kept for callers
     /// that pass it).
     #[arg(long, hide = true)]

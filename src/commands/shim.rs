@@ -14,6 +14,7 @@ pub fn shim(args: ShimArgs) -> anyhow::Result<ExitCode> {
         lower: args.lower,
         runtime_root: args.runtime_root,
         log: args.log,
+        start: args.start,
     };
     if !args.detached && !Shim::detach(&opts)? {
         return Ok(ExitCode::SUCCESS);

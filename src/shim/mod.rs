@@ -8,7 +8,8 @@
 //!    is the image's FUSE mount shared by all its containers (`--lower`, mounted here
 //!    when no container of the image runs yet, see `crate::mount::Lowers`), or, without
 //!    `--lower`, a FUSE mount of its own;
-//! 2. creates the container with `rootless`, its stdout and stderr on pipes;
+//! 2. creates the container with `rootless`, its stdout and stderr on pipes, and with
+//!    `--start` (StartContainer) starts it;
 //! 3. writes `ready PID` (or `error MESSAGE`) on the daemon's pipe and closes it;
 //! 4. copies the pipes (or the pty master, for a `tty` container) to the CRI log file
 //!    ([`log`]), reopening it on SIGUSR1, and serves attach clients on
@@ -18,8 +19,8 @@
 //!    container, unmounts the overlay, writes `DIR/exit.json` atomically and exits
 //!    (the daemon waits for that exit on a pidfd).
 //!
-//! Starting the container (the exec fifo) and signalling it are done by the daemon
-//! through `rootless` directly; the daemon drops the container's reference on the
+//! Signalling the container is done by the daemon through `rootless` directly (and
+//! starting it too, for a monitor started without `--start`); the daemon drops the container's reference on the
 //! shared lower when it removes the container.
 
 mod control;
@@ -52,6 +53,8 @@ pub struct ShimOptions {
     pub runtime_root: PathBuf,
     /// The CRI log file.
     pub log: Option<PathBuf>,
+    /// Start the container once created (StartContainer), not just create it.
+    pub start: bool,
 }
 
 /// How the container ended, as written to `DIR/exit.json`.
@@ -161,6 +164,12 @@ fn prepare(opts: &ShimOptions) -> Result<Prepared, String> {
     }
     let _ = nix::unistd::dup2_stderr(&saved_err);
     let container = created?;
+    if opts.start {
+        if let Err(e) = container.start() {
+            let _ = container.delete(true);
+            return Err(format!("start: {e}"));
+        }
+    }
     let master = wiring.take_master()?;
     let stdin = match (&master, plan.stdin) {
         (Some(m), true) => Some(m.try_clone().map_err(|e| format!("dup the pty: {e}"))?),

@@ -9,10 +9,12 @@ mod manager;
 mod oom;
 mod v1;
 mod v2;
+mod warm;
 
 use std::path::{Path, PathBuf};
 
 pub use manager::{Manager, Stats};
+pub use warm::warm_up;
 
 /// How the host mounts cgroups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

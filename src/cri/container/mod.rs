@@ -8,6 +8,7 @@
 //! [`ContainerRecord`]s; the container itself lives in its shim. Blocking: call from a
 //! blocking thread.
 
+mod busy;
 mod exec;
 mod record;
 mod resources;
@@ -15,6 +16,7 @@ mod spawn;
 mod spec;
 mod stats;
 mod term;
+mod trash;
 mod user;
 mod wait;
 
@@ -40,6 +42,8 @@ pub struct Containers {
     pub runtime_root: PathBuf,
     lowers: crate::mount::Lowers,
     map: Mutex<BTreeMap<String, ContainerRecord>>,
+    busy: busy::Busy,
+    trash: trash::Trash,
 }
 
 /// What CreateContainer needs besides the CRI config.
@@ -58,10 +62,20 @@ impl Containers {
     /// with them.
     pub fn open(root: &Path, state: &Path, linger: Duration) -> Result<Containers, Error> {
         let records = root.join("containers");
-        let map: BTreeMap<_, _> = crate::state::load_dir::<ContainerRecord>(&records)?
+        let mut map: BTreeMap<_, _> = crate::state::load_dir::<ContainerRecord>(&records)?
             .into_iter()
             .map(|c| (c.id.clone(), c))
             .collect();
+        let runtime_root = state.join("runtime");
+        for c in map.values_mut() {
+            if c.never_started() && c.dir.join("shim.pid").exists() {
+                finish_interrupted_start(c, &runtime_root);
+                let path = records.join(format!("{}.json", c.id));
+                if let Err(e) = crate::state::save(&path, c) {
+                    tracing::warn!(error = %e, "cannot save container {}", c.id);
+                }
+            }
+        }
         let runtime = state.join("containers");
         let lowers = crate::mount::Lowers::new(state.join("lowers")).with_linger(linger);
         // A container without a record still counts while its monitor runs (a create
@@ -80,9 +94,11 @@ impl Containers {
         Ok(Containers {
             records,
             runtime,
-            runtime_root: state.join("runtime"),
+            runtime_root,
             lowers,
             map: Mutex::new(map),
+            busy: busy::Busy::default(),
+            trash: trash::Trash::open(state.join("trash")),
         })
     }
 
@@ -145,6 +161,7 @@ impl Containers {
         let id = crate::state::new_id();
         let spec = spec::build(&config, pod, image.config.as_ref(), &id)
             .map_err(Error::InvalidArgument)?;
+        check_mount_sources(&config)?;
         let dir = self.runtime.join(&id);
         let log_path = (!config.log_path.is_empty() && !pod.config.log_directory.is_empty())
             .then(|| Path::new(&pod.config.log_directory).join(&config.log_path));
@@ -153,20 +170,12 @@ impl Containers {
             .map_err(|e| Error::Internal(format!("create {}: {e}", bundle.display())))?;
         crate::state::save(&bundle.join("config.json"), &spec)?;
         crate::shim::stdio::StdioPlan::from_config(&config).save(&dir)?;
-        let shim = spawn::ShimArgs {
-            id: &id,
-            dir: &dir,
-            sif: &image.sif,
-            log: log_path.as_deref(),
-            runtime_root: &self.runtime_root,
-        };
-        let pid = match self.spawn_on_lower(&shim, &image.id) {
-            Ok(pid) => pid,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(e);
-            }
-        };
+        // The reference keeps the image's lower for this container from now on; the
+        // monitor that mounts the overlay on it starts with the container.
+        if let Err(e) = self.lowers.acquire(&image.id, &id) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(Error::Internal(format!("shared lower: {e}")));
+        }
         let record = ContainerRecord {
             id,
             pod_id: pod.id.clone(),
@@ -176,29 +185,21 @@ impl Containers {
             started_at: 0,
             dir,
             log_path,
-            pid,
+            pid: 0,
+            start_error: None,
+            sif: Some(image.sif),
         };
-        self.save(&record)?;
+        if let Err(e) = self.save(&record) {
+            let _ = self.lowers.release(&record.image_id, &record.id);
+            let _ = std::fs::remove_dir_all(&record.dir);
+            return Err(e);
+        }
         Ok(record)
     }
 
-    /// Takes the container's reference on the image's lower and starts its shim;
-    /// drops the reference again when that fails.
-    fn spawn_on_lower(&self, shim: &spawn::ShimArgs<'_>, image_id: &str) -> Result<i32, Error> {
-        let lower = self
-            .lowers
-            .acquire(image_id, shim.id)
-            .map_err(|e| Error::Internal(format!("shared lower: {e}")))?;
-        let result = spawn::spawn_shim(shim, &lower);
-        if result.is_err() {
-            if let Err(e) = self.lowers.release(image_id, shim.id) {
-                tracing::warn!(error = %e, "cannot drop the reference on the shared lower");
-            }
-        }
-        result
-    }
-
-    /// StartContainer.
+    /// StartContainer: starts the container's monitor, which mounts the overlay,
+    /// creates the container and starts it (see [`crate::shim`]). A failure leaves the
+    /// container exited with reason `StartError`.
     pub fn start(&self, id: &str) -> Result<(), Error> {
         let mut c = self.get(id)?;
         if c.state() != cri::ContainerState::ContainerCreated {
@@ -206,12 +207,47 @@ impl Containers {
                 "container {id} is not created"
             )));
         }
-        let rc = rootless::Container::load(&self.runtime_root, id)
-            .map_err(|e| Error::FailedPrecondition(format!("container {id}: {e}")))?;
-        rc.start()
-            .map_err(|e| Error::FailedPrecondition(format!("start {id}: {e}")))?;
+        let _busy = self.busy.claim(id)?;
+        if c.pid != 0 {
+            // Created by an earlier daemon, whose monitor made the container at create.
+            let rc = rootless::Container::load(&self.runtime_root, id)
+                .map_err(|e| Error::FailedPrecondition(format!("container {id}: {e}")))?;
+            rc.start()
+                .map_err(|e| Error::FailedPrecondition(format!("start {id}: {e}")))?;
+        } else {
+            // The monitor moves the container into its cgroups; see `warm_up`.
+            std::thread::spawn(rootless::cgroups::warm_up);
+            match self.spawn_monitor(&c) {
+                Ok(pid) => c.pid = pid,
+                Err(e) => {
+                    c.start_error = Some(e.to_string());
+                    self.save(&c)?;
+                    return Err(e);
+                }
+            }
+        }
         c.started_at = crate::state::now_nanos();
         self.save(&c)
+    }
+
+    /// Starts the monitor of created container `c` on its image's lower; init's pid.
+    fn spawn_monitor(&self, c: &ContainerRecord) -> Result<i32, Error> {
+        let sif = c
+            .sif
+            .as_deref()
+            .ok_or_else(|| Error::Internal(format!("container {}: no image file", c.id)))?;
+        let lower = self
+            .lowers
+            .dir_of(&c.image_id)
+            .map_err(|e| Error::Internal(format!("shared lower: {e}")))?;
+        let shim = spawn::ShimArgs {
+            id: &c.id,
+            dir: &c.dir,
+            sif,
+            log: c.log_path.as_deref(),
+            runtime_root: &self.runtime_root,
+        };
+        spawn::spawn_shim(&shim, &lower)
     }
 
     /// StopContainer: SIGTERM, then SIGKILL after `timeout`. Stopped or unknown: OK.
@@ -222,8 +258,12 @@ impl Containers {
         if c.exit().is_some() {
             return Ok(());
         }
+        if c.never_started() {
+            // Nothing runs yet: like containerd, leave it created.
+            return Ok(());
+        }
         if c.started_at == 0 {
-            // Never started: init waits on the fifo; kill it outright.
+            // Created by an earlier daemon: init waits on the fifo; kill it outright.
             return self.kill_and_wait(&c, Duration::from_secs(10));
         }
         if term::terminate(&c, timeout) {
@@ -233,8 +273,10 @@ impl Containers {
     }
 
     fn kill_and_wait(&self, c: &ContainerRecord, wait: Duration) -> Result<(), Error> {
-        let pid = nix::unistd::Pid::from_raw(c.pid);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        if c.pid > 0 {
+            let pid = nix::unistd::Pid::from_raw(c.pid);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
         if wait::wait_exit(c, wait) {
             return Ok(());
         }
@@ -244,25 +286,25 @@ impl Containers {
         )))
     }
 
-    /// RemoveContainer: stops it if needed, removes its directory and record.
+    /// RemoveContainer: stops it if needed, removes its directory (in the background,
+    /// once out of the way: [`trash`]) and its record.
     pub fn remove(&self, id: &str) -> Result<(), Error> {
         let Ok(c) = self.get(id) else {
             return Ok(());
         };
+        self.busy.check(id)?;
         self.stop(id, Duration::ZERO)?;
         // What a monitor that died before its cleanup left behind: one that wrote its
         // exit record had deleted the container and unmounted the rootfs before.
-        if crate::shim::exit_record(&c.dir).is_none() {
+        if !c.never_started() && crate::shim::exit_record(&c.dir).is_none() {
             if let Ok(rc) = rootless::Container::load(&self.runtime_root, id) {
                 let _ = rc.delete(true);
             }
             let _ = fusefs::mount::unmount(&c.dir.join("bundle/rootfs"), true);
         }
-        if let Err(e) = std::fs::remove_dir_all(&c.dir) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                return Err(Error::Internal(format!("remove {}: {e}", c.dir.display())));
-            }
-        }
+        self.trash
+            .discard(&c.dir, id)
+            .map_err(|e| Error::Internal(format!("remove {}: {e}", c.dir.display())))?;
         self.lowers
             .release(&c.image_id, id)
             .map_err(|e| Error::Internal(format!("shared lower of {id}: {e}")))?;
@@ -301,6 +343,41 @@ impl Containers {
         }
         Ok(())
     }
+}
+
+/// A container whose StartContainer the daemon died in: its monitor was started. If
+/// that monitor runs or has ended, the container was started (its pid from the
+/// runtime's state, waited for while the monitor is still creating it); otherwise the
+/// start failed.
+fn finish_interrupted_start(c: &mut ContainerRecord, runtime_root: &Path) {
+    let pid = || rootless::Container::load(runtime_root, &c.id).ok()?.pid();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut found = pid();
+    while found.is_none() && c.monitor_alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        found = pid();
+    }
+    if crate::shim::exit_record(&c.dir).is_some() || (found.is_some() && c.monitor_alive()) {
+        c.pid = found.unwrap_or(0);
+        c.started_at = crate::state::now_nanos();
+        tracing::info!(id = c.id, "container started while the daemon was down");
+    } else {
+        c.start_error = Some("the daemon stopped while starting the container".into());
+    }
+}
+
+/// Refuses a bind mount whose host path is missing, at create: the monitor, which
+/// makes the mounts, only runs at start.
+fn check_mount_sources(config: &cri::ContainerConfig) -> Result<(), Error> {
+    for m in &config.mounts {
+        if let Err(e) = std::fs::symlink_metadata(&m.host_path) {
+            return Err(Error::FailedPrecondition(format!(
+                "create container: mount source {}: {e}",
+                m.host_path
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The shim's pid, from `DIR/shim.pid`.

@@ -10,6 +10,9 @@ use crate::shim::ExitRecord;
 /// The exit code reported for a container whose monitor vanished.
 pub const LOST_EXIT_CODE: i32 = 255;
 
+/// The exit code reported for a container that StartContainer failed to start.
+pub const START_ERROR_EXIT_CODE: i32 = 128;
+
 /// Everything the daemon knows about one container.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ContainerRecord {
@@ -29,8 +32,16 @@ pub struct ContainerRecord {
     pub dir: PathBuf,
     /// The CRI log file, if any.
     pub log_path: Option<PathBuf>,
-    /// init's pid (host view).
+    /// init's pid (host view); 0 until StartContainer has started the monitor.
     pub pid: i32,
+    /// Why StartContainer failed, if it did: the container is then exited (exit code
+    /// [`START_ERROR_EXIT_CODE`], reason `StartError`), as containerd reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_error: Option<String>,
+    /// The image's SIF file, for the monitor StartContainer starts (absent in records
+    /// of containers whose monitor was started at create, by an earlier daemon).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sif: Option<PathBuf>,
 }
 
 impl ContainerRecord {
@@ -41,7 +52,15 @@ impl ContainerRecord {
         if let Some(e) = crate::shim::exit_record(&self.dir) {
             return Some(e);
         }
-        if self.monitor_alive() {
+        if self.start_error.is_some() {
+            return Some(ExitRecord {
+                exit_code: START_ERROR_EXIT_CODE,
+                finished_at: self.created_at,
+                signal: None,
+                oom_killed: false,
+            });
+        }
+        if self.never_started() || self.monitor_alive() {
             return None;
         }
         crate::shim::exit_record(&self.dir).or(Some(ExitRecord {
@@ -52,8 +71,13 @@ impl ContainerRecord {
         }))
     }
 
+    /// Created and not started: StartContainer has not started its monitor yet.
+    pub fn never_started(&self) -> bool {
+        self.pid == 0 && self.started_at == 0 && self.start_error.is_none()
+    }
+
     /// Whether the shim still runs (its pid file names a live, non-zombie process).
-    fn monitor_alive(&self) -> bool {
+    pub(super) fn monitor_alive(&self) -> bool {
         let Ok(text) = std::fs::read_to_string(self.dir.join("shim.pid")) else {
             return false;
         };
@@ -100,6 +124,7 @@ impl ContainerRecord {
         let (finished_at, exit_code, reason) = match &exit {
             Some(e) => {
                 let reason = match (e.oom_killed, e.exit_code) {
+                    _ if self.start_error.is_some() => "StartError",
                     (true, _) => "OOMKilled",
                     (false, 0) => "Completed",
                     (false, _) => "Error",
@@ -130,7 +155,7 @@ impl ContainerRecord {
             image_id: self.image_id.clone(),
             resources: self.resources(),
             user: Some(super::user::status_user(&self.config)),
-            ..Default::default()
+            message: self.start_error.clone().unwrap_or_default(),
         }
     }
 

@@ -1,7 +1,7 @@
-//! Starting a container's monitor: `sifcri shim` with a pipe as stdout. The shim forks
-//! itself off at once (the process the daemon started exits and is reaped here), mounts
-//! the root filesystem on the image's shared lower, creates the container and says
-//! `ready PID` or `error MESSAGE` on the pipe.
+//! Starting a container's monitor (StartContainer): `sifcri shim --start` with a pipe as
+//! stdout. The shim forks itself off at once (the process the daemon started exits and
+//! is reaped here), mounts the root filesystem on the image's shared lower, creates and
+//! starts the container and says `ready PID` or `error MESSAGE` on the pipe.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -28,7 +28,7 @@ pub(super) fn spawn_shim(a: &ShimArgs<'_>, lower: &Path) -> Result<i32, Error> {
         .arg("--dir")
         .arg(a.dir);
     cmd.arg("--image").arg(a.sif).arg("--lower").arg(lower);
-    cmd.arg("--runtime-root").arg(a.runtime_root);
+    cmd.arg("--runtime-root").arg(a.runtime_root).arg("--start");
     if let Some(l) = a.log {
         cmd.arg("--log").arg(l);
     }
@@ -48,9 +48,7 @@ pub(super) fn spawn_shim(a: &ShimArgs<'_>, lower: &Path) -> Result<i32, Error> {
         Some(("ready", pid)) => pid
             .parse()
             .map_err(|_| Error::Internal(format!("shim said {line:?}"))),
-        Some(("error", msg)) => Err(Error::FailedPrecondition(format!(
-            "create container: {msg}"
-        ))),
+        Some(("error", msg)) => Err(Error::FailedPrecondition(format!("start container: {msg}"))),
         _ => Err(Error::Internal(format!(
             "the shim exited without a word (see {}/shim.log)",
             a.dir.display()

@@ -20,6 +20,10 @@ const MAX_POLL: Duration = Duration::from_millis(20);
 
 /// Sends SIGTERM to `c`'s init and waits up to `timeout` for it to end; true if it did.
 pub(super) fn terminate(c: &ContainerRecord, timeout: Duration) -> bool {
+    if c.pid <= 0 {
+        // No process of ours to signal (0 or -1 would reach whole groups).
+        return c.exit().is_some();
+    }
     let pid = Pid::from_raw(c.pid);
     let mut resend = catches_term(c.pid) == Some(false);
     let wait = super::wait::ExitWait::new(&c.dir);
