@@ -3,7 +3,11 @@
 # the kernel's squashfs driver over a loop device (the ceiling; benchmark only, never
 # used by sifcri), cold and warm, on the same images. Root only; not part of CI.
 #
-#   bash bench/fs.sh [--runs N] [--work DIR] [--comps gzip,zstd] [--images debian,small,large] [--out FILE]
+#   bash bench/fs.sh [--runs N] [--work DIR] [--comps gzip,zstd] [--images debian,small,large]
+#                    [--workloads find,readall,startup,random4k | mount] [--out FILE]
+#
+# A subset: e.g. `--comps zstd --images large --workloads random4k`; `--workloads mount`
+# times only cold mounts (each other workload also times the mount it starts with).
 #
 # Prints a section for docs/benchmarks.md (also written to FILE with --out).
 #
