@@ -217,3 +217,32 @@ fn a_vanishing_client_stops_the_command_and_leaks_nothing() {
     }
     assert_fds_back_to(before);
 }
+
+#[test]
+fn a_client_that_hangs_up_while_its_command_is_quiet_stops_it() {
+    // The command neither reads stdin nor writes: the session's reader ends up blocked
+    // handing stdin over, and only the socket's hang-up can tell that the client went.
+    let h = Harness::new(Duration::from_secs(30));
+    let url = h.exec("exec sleep 30", false, true);
+    let (tcp, hs) = upgrade(&url, &[V4]);
+    assert_eq!(hs.status, 101);
+    let mut c = Client::new(tcp);
+    let ids = open_streams(&mut c, &["error", "stdin", "stdout", "stderr"]);
+    let mut flood = c.tcp.try_clone().unwrap();
+    let mut frame = ids[1].1.to_be_bytes().to_vec();
+    frame.extend_from_slice(&[0, 0, 0x80, 0]); // no flags, 32 KiB
+    frame.resize(frame.len() + 32 * 1024, b'y');
+    // Up to 16 MiB of stdin: more than the pipe, the queues and the socket hold.
+    let writer = std::thread::spawn(move || {
+        for _ in 0..512 {
+            if std::io::Write::write_all(&mut flood, &frame).is_err() {
+                return;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = c.tcp.shutdown(std::net::Shutdown::Both);
+    let _ = writer.join();
+    drop(c);
+    h.assert_no_process_left();
+}

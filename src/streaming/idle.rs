@@ -8,7 +8,7 @@
 //! of each connection on every frame. Output: [`Activity::idle`] resolves once
 //! the connection has been quiet for the timeout.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,6 +81,8 @@ struct Inner {
     start: Instant,
     /// Milliseconds from `start` to the last frame.
     last_ms: AtomicU64,
+    /// The reader waits for a handler to take the client's input.
+    stalled: AtomicBool,
 }
 
 impl Activity {
@@ -89,7 +91,22 @@ impl Activity {
         Self(Arc::new(Inner {
             start: Instant::now(),
             last_ms: AtomicU64::new(0),
+            stalled: AtomicBool::new(false),
         }))
+    }
+
+    /// Runs `handover` (the reader handing client input to a handler), marked as
+    /// stalled while it waits.
+    pub(crate) async fn handing_over<F: std::future::Future>(&self, handover: F) -> F::Output {
+        self.0.stalled.store(true, Ordering::Relaxed);
+        let r = handover.await;
+        self.0.stalled.store(false, Ordering::Relaxed);
+        r
+    }
+
+    /// The reader is waiting for a handler to take the client's input.
+    pub(crate) fn stalled(&self) -> bool {
+        self.0.stalled.load(Ordering::Relaxed)
     }
 
     /// Records a frame passing now.

@@ -9,6 +9,7 @@
 //! `port_forward`); this module owns the HTTP upgrade, the framing and the
 //! stream protocols. See docs/streaming.md.
 
+mod hangup;
 mod idle;
 mod netns;
 mod portforward;

@@ -13,6 +13,7 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use super::hangup::HangUp;
 use super::portforward::PortForwardRequest;
 use super::remotecommand::Command;
 use super::token::TokenCache;
@@ -129,8 +130,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             continue;
         };
         let shared = shared.clone();
+        // Dropped with the connection's task (or its upgraded session).
+        let hangup = HangUp::of(&tcp);
         tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| handle(req, shared.clone()));
+            let svc =
+                hyper::service::service_fn(move |req| handle(req, shared.clone(), hangup.clone()));
             let conn =
                 hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), svc);
             if let Err(e) = conn.with_upgrades().await {
@@ -140,7 +144,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Resp, Infallible> {
+async fn handle(
+    req: Request<Incoming>,
+    shared: Arc<Shared>,
+    hangup: HangUp,
+) -> Result<Resp, Infallible> {
     let path = req.uri().path().trim_start_matches('/').to_string();
     let Some((verb, token)) = path.split_once('/') else {
         return Ok(plain(StatusCode::NOT_FOUND, "not found"));
@@ -165,9 +173,9 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Resp, Inf
     }
     let runtime = shared.runtime.clone();
     Ok(if upgrade::requested(&req, "websocket") {
-        upgrade::websocket(req, pending, runtime, shared.idle_timeout)
+        upgrade::websocket(req, pending, runtime, shared.idle_timeout, hangup)
     } else if upgrade::requested(&req, "spdy/3.1") {
-        upgrade::spdy(req, pending, runtime, shared.idle_timeout)
+        upgrade::spdy(req, pending, runtime, shared.idle_timeout, hangup)
     } else {
         plain(
             StatusCode::BAD_REQUEST,

@@ -13,6 +13,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
+use super::hangup::HangUp;
 use super::portforward::PORTFORWARD_PROTOCOL;
 use super::portforward_spdy;
 use super::remotecommand::{self, PROTOCOLS};
@@ -86,6 +87,7 @@ pub(crate) fn spdy(
     pending: Pending,
     rt: Arc<dyn StreamRuntime>,
     idle: Option<Duration>,
+    hangup: HangUp,
 ) -> Resp {
     let ours: &[&'static str] = match pending {
         Pending::Command(_) => PROTOCOLS,
@@ -100,7 +102,7 @@ pub(crate) fn spdy(
             Ok(io) => io,
             Err(e) => return tracing::debug!(error = %e, "streaming upgrade failed"),
         };
-        let session = Session::start(TokioIo::new(io), idle);
+        let session = Session::start_watched(TokioIo::new(io), idle, hangup);
         match pending {
             Pending::Command(cmd) => {
                 if let Err(e) = remotecommand::serve(session, protocol, cmd, rt).await {
@@ -146,6 +148,7 @@ pub(crate) fn websocket(
     pending: Pending,
     rt: Arc<dyn StreamRuntime>,
     idle: Option<Duration>,
+    hangup: HangUp,
 ) -> Resp {
     if header_values(&req, "sec-websocket-version") != ["13"] {
         let mut r = plain(StatusCode::UPGRADE_REQUIRED, "websocket version 13 only");
@@ -185,11 +188,13 @@ pub(crate) fn websocket(
         };
         match pending {
             Pending::Command(cmd) => {
-                let conn = Conn::start(io, proto, &ws::command_channels(&cmd), idle);
+                let channels = ws::command_channels(&cmd);
+                let conn = Conn::start_watched(io, proto, &channels, idle, hangup);
                 ws::serve_command(conn, proto, cmd, rt).await;
             }
             Pending::PortForward(req) => {
-                let conn = Conn::start(io, proto, &ws::port_channels(ports.len()), idle);
+                let channels = ws::port_channels(ports.len());
+                let conn = Conn::start_watched(io, proto, &channels, idle, hangup);
                 ws::serve_ports(conn, ports, req, rt).await;
             }
         }

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use super::frame::{read_frame, Frame, FLAG_FIN, MAX_DATA};
 use super::headers::{HeaderCodec, Headers};
 use super::SpdyError;
+use crate::streaming::hangup::HangUp;
 use crate::streaming::idle::Activity;
 use crate::streaming::wire::write_loop;
 
@@ -37,6 +38,12 @@ enum Out {
     Reply(u32),
     Data { id: u32, fin: bool, data: Vec<u8> },
     Frame(Frame),
+}
+
+/// Queues a PING (an even id: the server's) to a client whose input is not being
+/// read: a client that has gone answers the bytes with a reset (see `hangup`).
+fn probe(out: &mpsc::Sender<Out>) {
+    let _ = out.try_send(Out::Frame(Frame::Ping { id: 2 }));
 }
 
 /// A stream the client opened.
@@ -97,6 +104,15 @@ impl Session {
     where
         IO: AsyncRead + AsyncWrite + Send + 'static,
     {
+        Self::start_watched(io, idle_timeout, HangUp::default())
+    }
+
+    /// [`Session::start`], also ended when `hangup` sees the client's socket closed
+    /// (while the reader may be stalled on a command that does not read its stdin).
+    pub(crate) fn start_watched<IO>(io: IO, idle_timeout: Option<Duration>, hangup: HangUp) -> Self
+    where
+        IO: AsyncRead + AsyncWrite + Send + 'static,
+    {
         let (rd, wr) = tokio::io::split(io);
         let (out_tx, out_rx) = mpsc::channel(256);
         let (in_tx, incoming) = mpsc::channel(16);
@@ -122,6 +138,9 @@ impl Session {
                     tracing::info!("closing a streaming session idle for {idle_timeout:?}");
                     let goaway = Frame::GoAway { last_stream_id: 0, status: 0 };
                     let _ = out.send(Out::Frame(goaway)).await;
+                }
+                () = hangup.wait(&activity, || probe(&out)) => {
+                    tracing::debug!("the spdy client hung up");
                 }
             }
             let _ = gone_tx.send(true);
@@ -300,7 +319,7 @@ impl Reader {
                 .await;
         };
         let len = data.len() as u32;
-        if !data.is_empty() && tx.send(data).await.is_ok() {
+        if !data.is_empty() && self.activity.handing_over(tx.send(data)).await.is_ok() {
             self.send(Frame::WindowUpdate {
                 stream_id: id,
                 delta: len,

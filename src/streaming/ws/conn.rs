@@ -15,6 +15,7 @@ use super::frame::{self, Frame};
 use super::handshake::Protocol;
 use super::reader::Reader;
 use super::WsError;
+use crate::streaming::hangup::HangUp;
 use crate::streaming::idle::Activity;
 use crate::streaming::wire::write_loop;
 
@@ -26,6 +27,8 @@ const MAX_OUT: usize = 32 * 1024;
 pub(super) enum Out {
     Data(u8, Vec<u8>),
     Pong(Vec<u8>),
+    /// A probe of a client whose input is not being read (see `hangup`).
+    Ping(Vec<u8>),
     Close(u16),
 }
 
@@ -77,6 +80,21 @@ impl Conn {
     where
         IO: AsyncRead + AsyncWrite + Send + 'static,
     {
+        Self::start_watched(io, proto, readable, idle_timeout, HangUp::default())
+    }
+
+    /// [`Conn::start`], also ended when `hangup` sees the client's socket closed
+    /// (while the reader may be stalled on a command that does not read its stdin).
+    pub(crate) fn start_watched<IO>(
+        io: IO,
+        proto: Protocol,
+        readable: &[bool],
+        idle_timeout: Option<Duration>,
+        hangup: HangUp,
+    ) -> Self
+    where
+        IO: AsyncRead + AsyncWrite + Send + 'static,
+    {
         let (rd, wr) = tokio::io::split(io);
         let (out_tx, out_rx) = mpsc::channel(256);
         let (gone_tx, gone) = watch::channel(false);
@@ -101,6 +119,9 @@ impl Conn {
                     tracing::info!("closing a streaming connection idle for {idle_timeout:?}");
                     let _ = out.send(Out::Close(1001)).await;
                 }
+                () = hangup.wait(&activity, || {
+                    let _ = out.try_send(Out::Ping(Vec::new()));
+                }) => tracing::debug!("the websocket client hung up"),
             }
             let _ = gone_tx.send(true);
         });
@@ -155,6 +176,7 @@ fn to_frame(out: Out, b64: bool) -> Frame {
             (frame::BINARY, data)
         }
         Out::Pong(p) => (frame::PONG, p),
+        Out::Ping(p) => (frame::PING, p),
         Out::Close(code) => (frame::CLOSE, code.to_be_bytes().to_vec()),
     };
     Frame {

@@ -126,7 +126,7 @@ impl Reader {
             );
             return Ok(());
         };
-        if !data.is_empty() && tx.send(data).await.is_err() {
+        if !data.is_empty() && self.activity.handing_over(tx.send(data)).await.is_err() {
             // The handler stopped reading this channel: drop what comes.
             self.senders[usize::from(ch)] = None;
         }
