@@ -8,6 +8,7 @@
 //! pty. One thread per client plus one writer each; they end with the container.
 //! A connection that starts with an exec request is served by [`exec`] instead.
 
+mod children;
 pub mod exec;
 
 use std::fs::File;

@@ -9,78 +9,16 @@
 //! client's connection ends first (client gone, ExecSync timeout), the process tree is
 //! killed and the shim answers once it is gone.
 
-use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub use super::children::Children;
+use super::children::Event;
 use crate::shim::wire::exec::{self as proto, ErrorCode, ExecRequest};
 use crate::shim::wire::Kind;
-
-/// What an exec's waiter hears.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Event {
-    /// The process ended with this status.
-    Exited(i32),
-    /// The client went away.
-    Gone,
-    /// The container ended: no status will come.
-    Lost,
-}
-
-/// The exec'd children of the shim whose exit someone waits for.
-#[derive(Debug, Default)]
-pub struct Children {
-    /// `None` once the container has ended: no more execs.
-    waiting: Mutex<Option<HashMap<i32, Sender<Event>>>>,
-}
-
-impl Children {
-    /// An empty, open registry.
-    pub fn new() -> Children {
-        Children {
-            waiting: Mutex::new(Some(HashMap::new())),
-        }
-    }
-
-    /// Hands the exit status of child `pid` to its waiter; false when nobody waits.
-    pub fn exited(&self, pid: i32, code: i32) -> bool {
-        let mut w = super::lock(&self.waiting);
-        match w.as_mut().and_then(|m| m.remove(&pid)) {
-            Some(tx) => tx.send(Event::Exited(code)).is_ok(),
-            None => false,
-        }
-    }
-
-    /// The container ended: every waiter hears that no status will come.
-    pub fn close(&self) {
-        for tx in super::lock(&self.waiting)
-            .take()
-            .into_iter()
-            .flat_map(|m| m.into_values())
-        {
-            let _ = tx.send(Event::Lost);
-        }
-    }
-
-    /// Runs `spawn` under the registry's lock and registers the pid it returns.
-    fn spawn(
-        &self,
-        tx: Sender<Event>,
-        spawn: impl FnOnce() -> Result<i32, String>,
-    ) -> Result<i32, String> {
-        let mut w = super::lock(&self.waiting);
-        let Some(map) = w.as_mut() else {
-            return Err("the container has exited".into());
-        };
-        let pid = spawn()?;
-        map.insert(pid, tx);
-        Ok(pid)
-    }
-}
 
 /// What an exec needs from the monitor.
 #[derive(Debug)]

@@ -5,6 +5,7 @@
 //! tree.
 
 mod launch;
+mod running;
 mod shim;
 
 use std::time::Duration;
