@@ -115,3 +115,65 @@ async fn exit_status(mut r: OwnedReadHalf) -> Result<i32, String> {
         _ => Err("unexpected frame from the monitor".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::net::UnixListener;
+
+    /// A stand-in monitor on `dir/control.sock` that reads one request (with its
+    /// descriptors) and answers with `answer` (nothing: an older monitor's hang-up).
+    fn monitor(dir: &Path, answer: Vec<Vec<u8>>) -> std::thread::JoinHandle<usize> {
+        let l = UnixListener::bind(dir.join(wire::CONTROL_SOCKET)).unwrap();
+        std::thread::spawn(move || {
+            let (conn, _) = l.accept().unwrap();
+            let fds = match proto::read_frame_fds(&conn) {
+                Ok((Kind::Exec, _, fds)) => fds.len(),
+                _ => usize::MAX,
+            };
+            for frame in answer {
+                (&conn).write_all(&frame).unwrap();
+            }
+            fds
+        })
+    }
+
+    fn stdio() -> Vec<OwnedFd> {
+        let null = || OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        vec![null(), null(), null()]
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn answers_of_the_monitor() {
+        let dir = tempfile::tempdir().unwrap();
+        let fds = stdio();
+        let fds: Vec<BorrowedFd<'_>> = fds.iter().map(std::os::fd::AsFd::as_fd).collect();
+        let req = ExecRequest {
+            args: vec!["true".into()],
+            ..Default::default()
+        };
+        let run = |answer: Vec<Vec<u8>>| {
+            let m = monitor(dir.path(), answer);
+            let r = start(dir.path(), &req, &fds);
+            let _ = std::fs::remove_file(dir.path().join(wire::CONTROL_SOCKET));
+            (r, m.join().unwrap())
+        };
+        // An older monitor ends the connection: run the exec another way.
+        let (r, sent) = run(Vec::new());
+        assert!(matches!(r, Err(ShimError::Unsupported)), "{r:?}");
+        assert_eq!(sent, 3, "stdio travels with the request");
+        let not_running = proto::error_frame(ErrorCode::NotRunning, "stopped");
+        let (r, _) = run(vec![not_running]);
+        assert!(matches!(r, Err(ShimError::NotRunning(m)) if m == "stopped"));
+        let started = proto::int_frame(Kind::Started, 42);
+        let exited = proto::int_frame(Kind::Exited, 137);
+        let (r, _) = run(vec![started, exited]);
+        let s = r.unwrap();
+        assert_eq!(s.pid, 42);
+        assert_eq!(s.waiter.await.unwrap(), Ok(137));
+        // No monitor at all: the fallback says what is wrong.
+        let r = start(dir.path(), &req, &fds);
+        assert!(matches!(r, Err(ShimError::Unsupported)), "{r:?}");
+    }
+}
