@@ -97,7 +97,7 @@ impl Shim {
         let _ = nix::unistd::setsid();
         let _ = std::env::set_current_dir("/");
         let pid = std::process::id().to_string();
-        let _ = crate::state::write_atomic(&opts.dir.join("shim.pid"), pid.as_bytes());
+        let _ = crate::state::write_volatile(&opts.dir.join("shim.pid"), pid.as_bytes());
         // Close-on-exec, so that nothing the shim forks or runs holds the pipe open.
         let ready = match nix::unistd::dup(std::io::stdout().as_fd()) {
             Ok(fd) => File::from(fd),
@@ -277,7 +277,7 @@ fn monitor(opts: &ShimOptions, prepared: Prepared) -> u8 {
     cleanup_rootfs(opts);
     reap_all();
     // Last: once the record exists, the daemon may remove the directory.
-    if let Err(e) = crate::state::save(&opts.dir.join("exit.json"), &exit) {
+    if let Err(e) = crate::state::save_volatile(&opts.dir.join("exit.json"), &exit) {
         eprintln!("sifcri shim: {e}");
         return 1;
     }

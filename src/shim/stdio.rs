@@ -42,7 +42,7 @@ impl StdioPlan {
 
     /// Writes the plan into the container directory `dir`.
     pub fn save(&self, dir: &Path) -> Result<(), crate::state::Error> {
-        crate::state::save(&dir.join(STDIO_FILE), self)
+        crate::state::save_volatile(&dir.join(STDIO_FILE), self)
     }
 
     /// The plan saved in `dir`; none saved means plain pipes.

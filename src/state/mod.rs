@@ -2,6 +2,12 @@
 //! the directory), so a `kill -9` at any instant leaves either the old or the new
 //! record, never a torn one.
 //!
+//! Files under the state directory that describe processes (a container's bundle,
+//! stdio plan, monitor pid, exit record) are written by [`write_volatile`] and
+//! [`save_volatile`]: temp file and rename, atomic for every reader and against a
+//! `kill -9`, but not fsynced — a reboot ends those processes and empties the state
+//! directory anyway, and an fsync costs milliseconds on the path of every container.
+//!
 //! Input: serde values from the pod and container stores. Output: files under the
 //! daemon's root directory; [`load_dir`] reads them back at start-up.
 
@@ -56,6 +62,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Writes `bytes` to `path` atomically, without fsync (see the module doc).
+pub fn write_volatile(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io("create directory", dir))?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes).map_err(io("write", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(io("rename into", path))
+}
+
+/// Serializes `value` as JSON into `path` atomically, without fsync.
+pub fn save_volatile<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|source| Error::Json {
+        path: path.to_owned(),
+        source,
+    })?;
+    write_volatile(path, &bytes)
 }
 
 /// Serializes `value` as JSON into `path` atomically.

@@ -14,7 +14,7 @@ mod warm;
 use std::path::{Path, PathBuf};
 
 pub use manager::{Manager, Stats};
-pub use warm::warm_up;
+pub use warm::WarmUp;
 
 /// How the host mounts cgroups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,20 +7,60 @@
 //! find it closed already and pass in microseconds. Moving a container's first
 //! process into its cgroups is such a first writer, on the path of every container
 //! start (cgroup v2 could create the process in its cgroup with `CLONE_INTO_CGROUP`; the
-//! v1 controllers cannot). [`warm_up`] moves the calling process into the cgroup it is
-//! in already — nothing changes — so that the grace period runs while the caller does
-//! other work (starting the monitor, mounting the overlay) and the container's move
-//! that follows finds the lock ready. Hosts that mount their hierarchies with
-//! `favordynmods` have no such wait, and this costs nothing there.
+//! v1 controllers cannot). [`WarmUp`] moves the calling process into the cgroup it is
+//! in already — nothing changes — from a thread of its own, again every few ms while it
+//! lives, so that the grace period runs while the caller does other work (starting the
+//! monitor, mounting the overlay) and the container's move finds the lock ready
+//! whenever it comes. Hosts that mount their hierarchies with `favordynmods` have no
+//! such wait, and this costs nothing there.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// Moves the calling process into its own cgroup of one hierarchy; blocks for up to a
-/// grace period (call it from a thread of its own). Failures are ignored: this only
-/// makes a later move faster.
-pub fn warm_up() {
-    if let Some(procs) = own_procs_file() {
-        let _ = std::fs::write(procs, "0");
+/// How long after the last warming move the lock is surely still ready (a grace
+/// period is 8-16 ms here; half of the shortest).
+const PERIOD: Duration = Duration::from_millis(4);
+
+/// The longest a [`WarmUp`] goes on, whatever its owner does.
+const MAX: Duration = Duration::from_secs(2);
+
+/// Keeps the cgroup lock ready for a move while it lives (at most [`MAX`]).
+#[derive(Debug)]
+pub struct WarmUp {
+    done: Arc<AtomicBool>,
+}
+
+impl WarmUp {
+    /// Starts warming; a no-op where the own cgroup is not found or not writable.
+    pub fn start() -> WarmUp {
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
+        let spawned = std::thread::Builder::new()
+            .name("cgroup-warm-up".into())
+            .spawn(move || {
+                let Some(procs) = own_procs_file() else {
+                    return;
+                };
+                let end = Instant::now() + MAX;
+                while !flag.load(Ordering::Relaxed) && Instant::now() < end {
+                    if std::fs::write(&procs, "0").is_err() {
+                        return;
+                    }
+                    std::thread::sleep(PERIOD);
+                }
+            });
+        if spawned.is_err() {
+            done.store(true, Ordering::Relaxed);
+        }
+        WarmUp { done }
+    }
+}
+
+impl Drop for WarmUp {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
     }
 }
 
@@ -58,7 +98,10 @@ mod tests {
         if let Some(file) = own_procs_file() {
             assert!(file.ends_with("cgroup.procs"), "{}", file.display());
         }
-        warm_up();
+        drop(WarmUp::start());
+        let warm = WarmUp::start();
+        std::thread::sleep(Duration::from_millis(20));
+        drop(warm);
         assert_eq!(
             std::fs::read_to_string("/proc/self/cgroup").unwrap(),
             before

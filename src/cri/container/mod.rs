@@ -168,7 +168,7 @@ impl Containers {
         let bundle = dir.join("bundle");
         std::fs::create_dir_all(&bundle)
             .map_err(|e| Error::Internal(format!("create {}: {e}", bundle.display())))?;
-        crate::state::save(&bundle.join("config.json"), &spec)?;
+        crate::state::save_volatile(&bundle.join("config.json"), &spec)?;
         crate::shim::stdio::StdioPlan::from_config(&config).save(&dir)?;
         // The reference keeps the image's lower for this container from now on; the
         // monitor that mounts the overlay on it starts with the container.
@@ -215,9 +215,11 @@ impl Containers {
             rc.start()
                 .map_err(|e| Error::FailedPrecondition(format!("start {id}: {e}")))?;
         } else {
-            // The monitor moves the container into its cgroups; see `warm_up`.
-            std::thread::spawn(rootless::cgroups::warm_up);
-            match self.spawn_monitor(&c) {
+            // The monitor moves the container into its cgroups: see `WarmUp`.
+            let warm = rootless::cgroups::WarmUp::start();
+            let spawned = self.spawn_monitor(&c);
+            drop(warm);
+            match spawned {
                 Ok(pid) => c.pid = pid,
                 Err(e) => {
                     c.start_error = Some(e.to_string());
