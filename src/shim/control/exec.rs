@@ -135,7 +135,7 @@ fn watch_client(conn: &UnixStream, tx: Sender<Event>) {
 }
 
 /// The exit status of `pid`; when the client goes first, kills the process tree and
-/// waits (a few seconds at most) until it is gone.
+/// waits (5 s at most for the status, 2 s more for the tree) until it is gone.
 fn wait(pid: i32, rx: &Receiver<Event>) -> Result<i32, String> {
     match rx.recv() {
         Ok(Event::Exited(code)) => return Ok(code),
@@ -155,6 +155,9 @@ fn wait(pid: i32, rx: &Receiver<Event>) -> Result<i32, String> {
             Ok(Event::Lost) | Err(_) => break None,
         }
     };
+    // Zombies too (a client may look right after: critest runs `pgrep`), but not for
+    // long: an init that does not reap keeps its orphans' zombies.
+    let deadline = Instant::now() + Duration::from_secs(2);
     while killed
         .iter()
         .any(|p| PathBuf::from(format!("/proc/{p}")).exists())
