@@ -188,7 +188,10 @@ impl Pods {
         pod.namespaces.clear();
         pod.pid_holder = None;
         pod.state = PodState::NotReady;
-        crate::state::save(&self.record_path(id), &pod)?;
+        // Not fsynced: should a power failure lose this, the pod comes back Ready with
+        // namespaces that a reboot removed, which `open` turns into NotReady, and a
+        // second CNI DEL at removal finds nothing to undo.
+        crate::state::save_volatile(&self.record_path(id), &pod)?;
         self.lock().pods.insert(id.to_owned(), pod);
         Ok(())
     }

@@ -7,6 +7,7 @@
 //! [`save_volatile`]: temp file and rename, atomic for every reader and against a
 //! `kill -9`, but not fsynced — a reboot ends those processes and empties the state
 //! directory anyway, and an fsync costs milliseconds on the path of every container.
+//! (Also a stopped pod's record: a reboot's loss of that change is corrected at start.)
 //!
 //! Input: serde values from the pod and container stores. Output: files under the
 //! daemon's root directory; [`load_dir`] reads them back at start-up.
