@@ -6,123 +6,45 @@
 
 mod cri_common;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cri_common::{busybox_image, mounts_under, pod_config, require_root, Client, Daemon};
+use cri_common::{
+    busybox_image, container_status, log_lines, mounts_under, pod_config, remove_container,
+    remove_pod_only, require_root, run_pod_pair, sh_config, start_container, stop_container,
+    try_create, try_exec, try_run, wait_exited, Client, Daemon, Pod,
+};
 use proto::cri;
 use tonic::Code;
 
 const IMAGE: &str = "localhost/busybox:test";
 
-async fn run_pod(c: &mut Client, d: &Daemon, name: &str) -> (String, cri::PodSandboxConfig) {
+/// A pod `name` logging under the daemon's directory, with a cluster DNS server.
+async fn run_pod(c: &mut Client, d: &Daemon, name: &str) -> Pod {
     let mut config = pod_config(name);
-    let logs = d.dir.path().join("logs").join(name);
-    config.log_directory = logs.display().to_string();
+    config.log_directory = d.dir.path().join("logs").join(name).display().to_string();
     config.dns_config = Some(cri::DnsConfig {
         servers: vec!["10.96.0.10".into()],
         ..Default::default()
     });
-    let req = cri::RunPodSandboxRequest {
-        config: Some(config.clone()),
-        runtime_handler: String::new(),
-    };
-    let id = c
-        .run_pod_sandbox(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    (id, config)
+    run_pod_pair(c, config).await
 }
 
+/// Container `name` of [`IMAGE`] running `sh -c script`, with GREETING=hello.
 fn container_config(name: &str, script: &str) -> cri::ContainerConfig {
     cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: name.into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: IMAGE.into(),
-            ..Default::default()
-        }),
-        command: vec!["sh".into(), "-c".into(), script.into()],
         envs: vec![cri::KeyValue {
             key: "GREETING".into(),
             value: "hello".into(),
         }],
-        log_path: format!("{name}.log"),
-        ..Default::default()
+        ..sh_config(name, IMAGE, script)
     }
 }
 
-async fn create(
-    c: &mut Client,
-    pod: &(String, cri::PodSandboxConfig),
-    config: cri::ContainerConfig,
-) -> Result<String, tonic::Status> {
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: pod.0.clone(),
-        config: Some(config),
-        sandbox_config: Some(pod.1.clone()),
-    };
-    Ok(c.create_container(req).await?.into_inner().container_id)
-}
-
-async fn start(c: &mut Client, id: &str) {
-    let req = cri::StartContainerRequest {
-        container_id: id.into(),
-    };
-    c.start_container(req).await.unwrap();
-}
-
-async fn status(c: &mut Client, id: &str) -> cri::ContainerStatus {
-    let req = cri::ContainerStatusRequest {
-        container_id: id.into(),
-        verbose: false,
-    };
-    c.container_status(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .status
-        .unwrap()
-}
-
-async fn wait_exited(c: &mut Client, id: &str) -> cri::ContainerStatus {
-    for _ in 0..500 {
-        let s = status(c, id).await;
-        if s.state == cri::ContainerState::ContainerExited as i32 {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("container {id} did not exit");
-}
-
-async fn exec(
-    c: &mut Client,
-    id: &str,
-    cmd: &[&str],
-    timeout: i64,
-) -> Result<cri::ExecSyncResponse, tonic::Status> {
-    let req = cri::ExecSyncRequest {
-        container_id: id.into(),
-        cmd: cmd.iter().map(|s| s.to_string()).collect(),
-        timeout,
-    };
-    Ok(c.exec_sync(req).await?.into_inner())
-}
-
-fn log_lines(path: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| {
-            l.split_once(' ')
-                .map(|(_, rest)| rest.to_owned())
-                .unwrap_or_default()
-        })
-        .collect()
+/// RemovePodSandbox of `pod` (no StopPodSandbox first); then nothing stays mounted.
+async fn remove_pod_leaving_nothing(c: &mut Client, d: &Daemon, pod: &Pod) {
+    remove_pod_only(c, &pod.0).await;
+    assert_eq!(mounts_under(d.dir.path()), Vec::<PathBuf>::new());
 }
 
 #[tokio::test]
@@ -136,17 +58,17 @@ async fn container_lifecycle_logs_and_what_it_sees() {
     let pod = run_pod(&mut c, &d, "lc").await;
     let script =
         "echo $GREETING; hostname; cat /etc/resolv.conf; echo oops >&2; printf partial; exit 3";
-    let id = create(&mut c, &pod, container_config("once", script))
+    let id = try_create(&mut c, &pod, container_config("once", script))
         .await
         .unwrap();
-    let s = status(&mut c, &id).await;
+    let s = container_status(&mut c, &id).await;
     assert_eq!(s.state, cri::ContainerState::ContainerCreated as i32);
-    start(&mut c, &id).await;
+    start_container(&mut c, &id).await;
     let s = wait_exited(&mut c, &id).await;
     assert_eq!(s.exit_code, 3);
     assert_eq!(s.reason, "Error");
     assert!(s.started_at > 0 && s.finished_at >= s.started_at);
-    let log = std::path::Path::new(&s.log_path).to_owned();
+    let log = Path::new(&s.log_path).to_owned();
     let lines = log_lines(&log);
     assert!(lines.contains(&"stdout F hello".to_string()), "{lines:?}");
     assert!(lines.contains(&"stdout F lc".to_string()), "{lines:?}");
@@ -171,15 +93,15 @@ async fn container_lifecycle_logs_and_what_it_sees() {
     );
 
     // A long-running one: exec, reopen log, stop.
-    let id2 = create(
+    let id2 = try_create(
         &mut c,
         &pod,
         container_config("long", "echo started; exec sleep 1000"),
     )
     .await
     .unwrap();
-    start(&mut c, &id2).await;
-    let r = exec(
+    start_container(&mut c, &id2).await;
+    let r = try_exec(
         &mut c,
         &id2,
         &["sh", "-c", "echo $GREETING; echo err >&2; exit 7"],
@@ -190,14 +112,16 @@ async fn container_lifecycle_logs_and_what_it_sees() {
     assert_eq!(r.stdout, b"hello\n");
     assert_eq!(r.stderr, b"err\n");
     assert_eq!(r.exit_code, 7);
-    let r = exec(&mut c, &id2, &["env"], 10).await.unwrap();
+    let r = try_exec(&mut c, &id2, &["env"], 10).await.unwrap();
     let env = String::from_utf8_lossy(&r.stdout).to_string();
     assert!(!env.contains("SIFCRI_LOG"), "daemon env leaked: {env}");
     let t0 = std::time::Instant::now();
-    let e = exec(&mut c, &id2, &["sleep", "30"], 1).await.unwrap_err();
+    let e = try_exec(&mut c, &id2, &["sleep", "30"], 1)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::DeadlineExceeded);
     assert!(t0.elapsed() < Duration::from_secs(10));
-    let r = exec(
+    let r = try_exec(
         &mut c,
         &id2,
         &["sh", "-c", "ps | grep -c '[s]leep 30' || true"],
@@ -211,7 +135,7 @@ async fn container_lifecycle_logs_and_what_it_sees() {
         "timed-out exec still runs"
     );
 
-    let log2 = std::path::Path::new(&status(&mut c, &id2).await.log_path).to_owned();
+    let log2 = Path::new(&container_status(&mut c, &id2).await.log_path).to_owned();
     std::fs::rename(&log2, log2.with_extension("1")).unwrap();
     c.reopen_container_log(cri::ReopenContainerLogRequest {
         container_id: id2.clone(),
@@ -221,19 +145,11 @@ async fn container_lifecycle_logs_and_what_it_sees() {
     assert!(log2.exists());
 
     let t0 = std::time::Instant::now();
-    let req = cri::StopContainerRequest {
-        container_id: id2.clone(),
-        timeout: 2,
-    };
-    c.stop_container(req).await.unwrap();
-    let s = status(&mut c, &id2).await;
+    stop_container(&mut c, &id2, 2).await;
+    let s = container_status(&mut c, &id2).await;
     assert_eq!(s.state, cri::ContainerState::ContainerExited as i32);
     assert!(t0.elapsed() < Duration::from_secs(8));
-    let req = cri::StopContainerRequest {
-        container_id: id2.clone(),
-        timeout: 2,
-    };
-    c.stop_container(req).await.unwrap();
+    stop_container(&mut c, &id2, 2).await;
 
     let list = c
         .list_containers(cri::ListContainersRequest::default())
@@ -241,16 +157,9 @@ async fn container_lifecycle_logs_and_what_it_sees() {
         .unwrap();
     assert_eq!(list.into_inner().containers.len(), 2);
     for cid in [&id, &id2] {
-        let req = cri::RemoveContainerRequest {
-            container_id: cid.to_string(),
-        };
-        c.remove_container(req).await.unwrap();
+        remove_container(&mut c, cid).await;
     }
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: pod.0.clone(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
-    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+    remove_pod_leaving_nothing(&mut c, &d, &pod).await;
 }
 
 #[tokio::test]
@@ -280,10 +189,9 @@ async fn security_context_seen_from_inside() {
         }),
         ..Default::default()
     });
-    let id = create(&mut c, &pod, config).await.unwrap();
-    start(&mut c, &id).await;
+    let id = try_run(&mut c, &pod, config).await.unwrap();
     let s = wait_exited(&mut c, &id).await;
-    let lines = log_lines(std::path::Path::new(&s.log_path));
+    let lines = log_lines(Path::new(&s.log_path));
     let out: Vec<&str> = lines
         .iter()
         .map(|l| l.splitn(3, ' ').nth(2).unwrap_or(""))
@@ -292,10 +200,7 @@ async fn security_context_seen_from_inside() {
     assert_eq!(out[1], "5678", "{lines:?}");
     assert_eq!(out[2], "ro", "{lines:?}");
     assert!(out[3].starts_with("CapEff:"), "{lines:?}");
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: pod.0.clone(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
+    remove_pod_only(&mut c, &pod.0).await;
     assert!(c
         .list_containers(cri::ListContainersRequest::default())
         .await
@@ -314,25 +219,26 @@ async fn containers_survive_a_daemon_kill_and_restart() {
     busybox_image(&d, IMAGE);
     let mut c = d.client().await;
     let pod = run_pod(&mut c, &d, "rs").await;
-    let long = create(&mut c, &pod, container_config("long", "exec sleep 1000"))
+    let long = try_run(&mut c, &pod, container_config("long", "exec sleep 1000"))
         .await
         .unwrap();
-    start(&mut c, &long).await;
-    let short = create(
+    let short = try_create(
         &mut c,
         &pod,
         container_config("short", "read x < /tmp/none 2>/dev/null; sleep 1; exit 42"),
     )
     .await
     .unwrap();
-    start(&mut c, &short).await;
+    start_container(&mut c, &short).await;
     d.kill9();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     d.spawn();
     let mut c = d.client().await;
-    let s = status(&mut c, &long).await;
+    let s = container_status(&mut c, &long).await;
     assert_eq!(s.state, cri::ContainerState::ContainerRunning as i32);
-    let r = exec(&mut c, &long, &["echo", "alive"], 10).await.unwrap();
+    let r = try_exec(&mut c, &long, &["echo", "alive"], 10)
+        .await
+        .unwrap();
     assert_eq!(r.stdout, b"alive\n");
     let s = wait_exited(&mut c, &short).await;
     assert_eq!(s.exit_code, 42);
@@ -341,14 +247,10 @@ async fn containers_survive_a_daemon_kill_and_restart() {
     };
     c.stop_pod_sandbox(req).await.unwrap();
     assert_eq!(
-        status(&mut c, &long).await.state,
+        container_status(&mut c, &long).await.state,
         cri::ContainerState::ContainerExited as i32
     );
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: pod.0.clone(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
-    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+    remove_pod_leaving_nothing(&mut c, &d, &pod).await;
 }
 
 #[tokio::test]
@@ -366,28 +268,28 @@ async fn container_bad_input_gets_the_right_codes() {
         ..Default::default()
     });
     assert_eq!(
-        create(&mut c, &pod, missing).await.unwrap_err().code(),
+        try_create(&mut c, &pod, missing).await.unwrap_err().code(),
         Code::NotFound
     );
     let mut no_meta = container_config("x", "true");
     no_meta.metadata = None;
     assert_eq!(
-        create(&mut c, &pod, no_meta).await.unwrap_err().code(),
+        try_create(&mut c, &pod, no_meta).await.unwrap_err().code(),
         Code::InvalidArgument
     );
     let ghost = ("0".repeat(64), pod.1.clone());
     assert_eq!(
-        create(&mut c, &ghost, container_config("g", "true"))
+        try_create(&mut c, &ghost, container_config("g", "true"))
             .await
             .unwrap_err()
             .code(),
         Code::NotFound
     );
-    let id = create(&mut c, &pod, container_config("dup", "true"))
+    let id = try_create(&mut c, &pod, container_config("dup", "true"))
         .await
         .unwrap();
     assert_eq!(
-        create(&mut c, &pod, container_config("dup", "true"))
+        try_create(&mut c, &pod, container_config("dup", "true"))
             .await
             .unwrap_err()
             .code(),
@@ -402,24 +304,16 @@ async fn container_bad_input_gets_the_right_codes() {
         c.container_status(req).await.unwrap_err().code(),
         Code::NotFound
     );
-    let req = cri::StopContainerRequest {
-        container_id: unknown.clone(),
-        timeout: 0,
-    };
-    c.stop_container(req).await.unwrap();
-    let req = cri::RemoveContainerRequest {
-        container_id: unknown.clone(),
-    };
-    c.remove_container(req).await.unwrap();
+    stop_container(&mut c, &unknown, 0).await;
+    remove_container(&mut c, &unknown).await;
     assert_eq!(
-        exec(&mut c, &id, &["true"], 5).await.unwrap_err().code(),
+        try_exec(&mut c, &id, &["true"], 5)
+            .await
+            .unwrap_err()
+            .code(),
         Code::FailedPrecondition
     );
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: pod.0.clone(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
-    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+    remove_pod_leaving_nothing(&mut c, &d, &pod).await;
 }
 
 #[tokio::test]
@@ -446,11 +340,10 @@ async fn stats_and_the_image_service() {
     let pod = run_pod(&mut c, &d, "st").await;
     let script =
         "dd if=/dev/zero of=/big bs=1024 count=256 2>/dev/null; echo ready; exec sleep 1000";
-    let id = create(&mut c, &pod, container_config("st", script))
+    let id = try_run(&mut c, &pod, container_config("st", script))
         .await
         .unwrap();
-    start(&mut c, &id).await;
-    let log = std::path::PathBuf::from(status(&mut c, &id).await.log_path);
+    let log = PathBuf::from(container_status(&mut c, &id).await.log_path);
     for _ in 0..500 {
         if log_lines(&log).iter().any(|l| l.ends_with("ready")) {
             break;
@@ -510,11 +403,7 @@ async fn stats_and_the_image_service() {
         c.container_stats(req).await.unwrap_err().code(),
         Code::NotFound
     );
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: pod.0.clone(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
-    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+    remove_pod_leaving_nothing(&mut c, &d, &pod).await;
 }
 
 #[tokio::test]
@@ -526,10 +415,9 @@ async fn a_container_whose_monitor_died_is_reported_exited() {
     busybox_image(&d, IMAGE);
     let mut c = d.client().await;
     let pod = run_pod(&mut c, &d, "lost").await;
-    let id = create(&mut c, &pod, container_config("lost", "exec sleep 1000"))
+    let id = try_run(&mut c, &pod, container_config("lost", "exec sleep 1000"))
         .await
         .unwrap();
-    start(&mut c, &id).await;
     let dir = d.state().join("containers").join(&id);
     let shim: i32 = std::fs::read_to_string(dir.join("shim.pid"))
         .unwrap()
@@ -552,11 +440,7 @@ async fn a_container_whose_monitor_died_is_reported_exited() {
     }
     let s = wait_exited(&mut c, &id).await;
     assert_eq!(s.exit_code, 255);
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: pod.0.clone(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
-    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+    remove_pod_leaving_nothing(&mut c, &d, &pod).await;
 }
 
 #[tokio::test]
@@ -581,8 +465,7 @@ async fn exec_joins_the_container_as_its_process() {
         }),
         ..Default::default()
     });
-    let id = create(&mut c, &pod, config).await.unwrap();
-    start(&mut c, &id).await;
+    let id = try_run(&mut c, &pod, config).await.unwrap();
     // The exec'd shell and the container's own process, seen from inside: the same
     // namespaces, cgroups, user and capabilities.
     let script = "p=$(pidof sleep); cd /proc/self; \
@@ -592,7 +475,9 @@ async fn exec_joins_the_container_as_its_process() {
                   a=$(grep -E '^(Uid|Gid|Cap|NoNewPrivs|Seccomp)' status); b=$(grep -E '^(Uid|Gid|Cap|NoNewPrivs|Seccomp)' /proc/$p/status); \
                   [ \"$a\" = \"$b\" ] || echo \"differs: $a / $b\"; \
                   id -u; pwd -P >/dev/null; echo done";
-    let r = exec(&mut c, &id, &["sh", "-c", script], 10).await.unwrap();
+    let r = try_exec(&mut c, &id, &["sh", "-c", script], 10)
+        .await
+        .unwrap();
     let out = String::from_utf8_lossy(&r.stdout);
     assert_eq!(
         out,
@@ -602,19 +487,17 @@ async fn exec_joins_the_container_as_its_process() {
     );
     assert_eq!(r.exit_code, 0);
     // A program that is not there: 127 and a message, the container unaffected.
-    let r = exec(&mut c, &id, &["no-such-program"], 10).await.unwrap();
+    let r = try_exec(&mut c, &id, &["no-such-program"], 10)
+        .await
+        .unwrap();
     assert_eq!(r.exit_code, 127);
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("not found"), "{err}");
-    let r = exec(&mut c, &id, &["/bin/echo", "still", "here"], 10)
+    let r = try_exec(&mut c, &id, &["/bin/echo", "still", "here"], 10)
         .await
         .unwrap();
     assert_eq!((r.exit_code, &r.stdout[..]), (0, &b"still here\n"[..]));
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: pod.0.clone(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
-    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+    remove_pod_leaving_nothing(&mut c, &d, &pod).await;
 }
 
 #[tokio::test]
@@ -626,10 +509,9 @@ async fn a_long_exec_does_not_hold_up_another() {
     busybox_image(&d, IMAGE);
     let mut c = d.client().await;
     let pod = run_pod(&mut c, &d, "ex2").await;
-    let id = create(&mut c, &pod, container_config("ex2", "exec sleep 1000"))
+    let id = try_run(&mut c, &pod, container_config("ex2", "exec sleep 1000"))
         .await
         .unwrap();
-    start(&mut c, &id).await;
     // Several long execs at once, then short ones beside them: each short one answers
     // at once, each long one ends with its own exit code.
     let mut long = Vec::new();
@@ -637,13 +519,13 @@ async fn a_long_exec_does_not_hold_up_another() {
         let mut c2 = d.client().await;
         let id2 = id.clone();
         long.push(tokio::spawn(async move {
-            exec(&mut c2, &id2, &["sleep", "6"], 20).await
+            try_exec(&mut c2, &id2, &["sleep", "6"], 20).await
         }));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     for i in 0..5 {
         let t0 = std::time::Instant::now();
-        let r = exec(&mut c, &id, &["echo", &i.to_string()], 10)
+        let r = try_exec(&mut c, &id, &["echo", &i.to_string()], 10)
             .await
             .unwrap();
         assert_eq!(r.stdout, format!("{i}\n").into_bytes());
@@ -656,9 +538,5 @@ async fn a_long_exec_does_not_hold_up_another() {
     for l in long {
         assert_eq!(l.await.unwrap().unwrap().exit_code, 0);
     }
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: pod.0.clone(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
-    assert_eq!(mounts_under(d.dir.path()), Vec::<std::path::PathBuf>::new());
+    remove_pod_leaving_nothing(&mut c, &d, &pod).await;
 }

@@ -4,7 +4,10 @@
 
 #![allow(dead_code)]
 
+pub mod calls;
 pub mod flow;
+#[allow(unused_imports)]
+pub use calls::*;
 pub use flow::*;
 
 use std::path::{Path, PathBuf};

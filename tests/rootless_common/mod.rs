@@ -11,6 +11,11 @@
 #[allow(clippy::duplicate_mod)]
 #[path = "../cri_common/flow.rs"]
 pub mod flow;
+#[allow(clippy::duplicate_mod)]
+#[path = "../cri_common/calls.rs"]
+pub mod calls;
+#[allow(unused_imports)]
+pub use calls::*;
 pub use flow::*;
 
 use std::os::unix::fs::PermissionsExt;
