@@ -6,94 +6,41 @@
 
 mod cri_common;
 
-use std::time::Duration;
-
-use cri_common::{busybox_image, pod_config, require_root, Client, Daemon};
+use cri_common::{
+    busybox_image, container_status, exited_texts, pod_config, remove_pod_only, require_root,
+    run_pod_pair, sh_config, try_create, try_run, Client, Daemon, Pod,
+};
 use proto::cri;
 use tonic::Code;
 
 const IMAGE: &str = "localhost/busybox:test";
 
-async fn run_pod(c: &mut Client, d: &Daemon, name: &str) -> (String, cri::PodSandboxConfig) {
+/// A pod `name` logging under the daemon's directory.
+async fn run_pod(c: &mut Client, d: &Daemon, name: &str) -> Pod {
     let mut config = pod_config(name);
     config.log_directory = d.dir.path().join("logs").join(name).display().to_string();
-    let req = cri::RunPodSandboxRequest {
-        config: Some(config.clone()),
-        runtime_handler: String::new(),
-    };
-    let id = c.run_pod_sandbox(req).await.unwrap().into_inner();
-    (id.pod_sandbox_id, config)
+    run_pod_pair(c, config).await
 }
 
+/// Container `name` of [`IMAGE`] running `sh -c script` with the security context `sc`.
 fn config(
     name: &str,
     script: &str,
     sc: cri::LinuxContainerSecurityContext,
 ) -> cri::ContainerConfig {
     cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: name.into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: IMAGE.into(),
-            ..Default::default()
-        }),
-        command: vec!["sh".into(), "-c".into(), script.into()],
-        log_path: format!("{name}.log"),
         linux: Some(cri::LinuxContainerConfig {
             security_context: Some(sc),
             ..Default::default()
         }),
-        ..Default::default()
+        ..sh_config(name, IMAGE, script)
     }
 }
 
 /// Creates and starts a container, waits for it to end; returns its stdout lines.
-async fn output(
-    c: &mut Client,
-    pod: &(String, cri::PodSandboxConfig),
-    config: cri::ContainerConfig,
-) -> Vec<String> {
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: pod.0.clone(),
-        config: Some(config),
-        sandbox_config: Some(pod.1.clone()),
-    };
-    let id = c
-        .create_container(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .container_id;
-    let req = cri::StartContainerRequest {
-        container_id: id.clone(),
-    };
-    c.start_container(req).await.unwrap();
-    for _ in 0..500 {
-        let req = cri::ContainerStatusRequest {
-            container_id: id.clone(),
-            verbose: false,
-        };
-        let s = c
-            .container_status(req)
-            .await
-            .unwrap()
-            .into_inner()
-            .status
-            .unwrap();
-        if s.state == cri::ContainerState::ContainerExited as i32 {
-            assert_eq!(s.exit_code, 0, "{s:?}");
-            let log = std::fs::read_to_string(&s.log_path).unwrap();
-            // "TIMESTAMP STREAM TAG TEXT"
-            return log
-                .lines()
-                .filter_map(|l| l.splitn(4, ' ').nth(3).map(str::to_owned))
-                .collect();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("container {id} did not exit");
+async fn output(c: &mut Client, pod: &Pod, config: cri::ContainerConfig) -> Vec<String> {
+    let id = try_run(c, pod, config).await.unwrap();
+    exited_texts(c, &id).await
 }
 
 /// The reported user of the last container `output` ran in the pod, by name.
@@ -116,12 +63,8 @@ async fn reported_user(c: &mut Client, pod: &str, name: &str) -> cri::LinuxConta
         .unwrap()
         .id
         .clone();
-    let req = cri::ContainerStatusRequest {
-        container_id: id,
-        verbose: false,
-    };
-    let s = c.container_status(req).await.unwrap().into_inner();
-    s.status.unwrap().user.unwrap().linux.unwrap()
+    let s = container_status(c, &id).await;
+    s.user.unwrap().linux.unwrap()
 }
 
 /// A numeric run_as_user still gets its primary group from the image's /etc/passwd;
@@ -176,10 +119,7 @@ async fn supplemental_groups_policy() {
         assert_eq!((user.uid, user.gid), (65534, 65534), "{name}");
         assert_eq!(user.supplemental_groups, groups, "{name}");
     }
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: pod.0.clone(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
+    remove_pod_only(&mut c, &pod.0).await;
 }
 
 fn own_permitted_caps() -> String {
@@ -219,12 +159,8 @@ async fn user_names_groups_and_privileges() {
         ..Default::default()
     };
     for sc in [missing, group_only] {
-        let req = cri::CreateContainerRequest {
-            pod_sandbox_id: pod.0.clone(),
-            config: Some(config("bad", "true", sc.clone())),
-            sandbox_config: Some(pod.1.clone()),
-        };
-        let err = c.create_container(req).await.unwrap_err();
+        let bad = config("bad", "true", sc.clone());
+        let err = try_create(&mut c, &pod, bad).await.unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument, "{sc:?}: {err:?}");
     }
 
@@ -276,12 +212,7 @@ async fn user_names_groups_and_privileges() {
     ] {
         let mut bad = config("rro", "true", Default::default());
         bad.mounts = vec![m.clone()];
-        let req = cri::CreateContainerRequest {
-            pod_sandbox_id: pod.0.clone(),
-            config: Some(bad),
-            sandbox_config: Some(pod.1.clone()),
-        };
-        let err = c.create_container(req).await.unwrap_err();
+        let err = try_create(&mut c, &pod, bad).await.unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument, "{m:?}: {err:?}");
     }
     let mut good = config(
@@ -292,8 +223,5 @@ async fn user_names_groups_and_privileges() {
     good.mounts = vec![rro(true, cri::MountPropagation::PropagationPrivate)];
     assert_eq!(output(&mut c, &pod, good).await, ["read-only"]);
 
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: pod.0.clone(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
+    remove_pod_only(&mut c, &pod.0).await;
 }

@@ -7,11 +7,10 @@
 mod cri_common;
 
 use std::os::unix::fs::MetadataExt;
-use std::time::Duration;
 
 use cri_common::{
-    busybox_image, container_config, container_status, exec_sh, mounts_under, pod_config,
-    remove_pod, require_root, run_container, run_pod, Client, Daemon,
+    busybox_image, exec_sh, exited_texts, mounts_under, pod_config, remove_pod, require_root,
+    run_container, run_pod, sh_config, Client, Daemon,
 };
 use proto::cri;
 use tonic::Code;
@@ -66,8 +65,7 @@ async fn output(
     config: &cri::PodSandboxConfig,
     script: &str,
 ) -> Vec<String> {
-    let mut container = container_config("userns", IMAGE, &["sh", "-c", script]);
-    container.log_path = "userns.log".into();
+    let container = sh_config("userns", IMAGE, script);
     let id = run_container(c, pod, config, container).await;
     // While it runs (it waits for /dev/shm/go): an exec'd process joins the same namespace.
     let (code, text) = exec_sh(c, &id, "cat /proc/self/uid_map; touch /dev/shm/go", 10).await;
@@ -78,19 +76,7 @@ async fn output(
         format!("0 {HOST_ID} 65536"),
         "exec'd process's uid_map"
     );
-    for _ in 0..500 {
-        let s = container_status(c, &id).await;
-        if s.state == cri::ContainerState::ContainerExited as i32 {
-            assert_eq!(s.exit_code, 0, "{s:?}");
-            let log = std::fs::read_to_string(&s.log_path).unwrap();
-            return log
-                .lines()
-                .filter_map(|l| l.splitn(4, ' ').nth(3).map(str::to_owned))
-                .collect();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("container {id} did not exit");
+    exited_texts(c, &id).await
 }
 
 #[tokio::test]
