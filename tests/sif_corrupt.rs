@@ -5,7 +5,7 @@
 
 mod sif_common;
 
-use sif_common::testdata;
+use sif_common::{rng::Rng, testdata};
 
 use std::io::Cursor;
 use std::time::{Duration, Instant};
@@ -27,22 +27,6 @@ fn images() -> Vec<(String, Vec<u8>)> {
         .collect();
     v.sort();
     v
-}
-
-/// xorshift64*: a small deterministic generator, so a failure can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % u64::try_from(n.max(1)).unwrap()).unwrap()
-    }
 }
 
 /// Offsets where a flip matters most: the header and the first descriptors.

@@ -3,28 +3,15 @@
 //! the same bytes, one primary partition at most, no two objects overlapping, nothing
 //! before the end of the descriptor table.
 
+mod sif_common;
+
 use std::io::Cursor;
 
+use sif_common::rng::Rng;
 use sifcri::sif::{
     self, Arch, CreateOptions, DataType, DeleteOptions, DescriptorId, Error, FsType, ModifyOptions,
     ObjectInput, PartType, PartitionInfo, Sif,
 };
-
-/// xorshift64*, seeded: a failure replays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// What one slot must hold.
 #[derive(Clone, Debug)]
@@ -45,7 +32,7 @@ fn add(rng: &mut Rng, s: &mut Sif, model: &mut [Option<Object>]) {
         _ => (DataType::Generic, None),
     };
     let mut input = ObjectInput::new(datatype, Cursor::new(data.clone()))
-        .alignment([0, 1, 8, 4096][rng.below(4) as usize]);
+        .alignment([0, 1, 8, 4096][rng.below(4)]);
     if part.is_some() {
         let arch = Arch::from_go_name("arm64").unwrap();
         input = input.partition(PartitionInfo {
@@ -69,7 +56,7 @@ fn add(rng: &mut Rng, s: &mut Sif, model: &mut [Option<Object>]) {
 }
 
 fn delete(rng: &mut Rng, s: &mut Sif, model: &mut [Option<Object>]) {
-    let i = rng.below(CAPACITY as u64) as usize;
+    let i = rng.below(CAPACITY);
     let opts = DeleteOptions {
         time: None,
         zero: rng.below(2) == 0,
@@ -83,7 +70,7 @@ fn delete(rng: &mut Rng, s: &mut Sif, model: &mut [Option<Object>]) {
 }
 
 fn set_primary(rng: &mut Rng, s: &mut Sif, model: &mut [Option<Object>]) {
-    let i = rng.below(CAPACITY as u64) as usize;
+    let i = rng.below(CAPACITY);
     let result = s.set_primary(DescriptorId(i as u32 + 1), &ModifyOptions { time: Some(9) });
     match model[i].as_ref().map(|o| o.part) {
         None => assert!(matches!(result, Err(Error::ObjectNotFound(_)))),

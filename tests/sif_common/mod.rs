@@ -1,4 +1,9 @@
-//! Helpers shared by the `sif_*` tests: where the reference SIF fixtures live.
+//! Helpers shared by the `sif_*` tests: where the reference SIF fixtures live, and a
+//! seeded random generator.
+
+#![allow(dead_code)]
+
+pub mod rng;
 
 use std::path::PathBuf;
 
