@@ -9,10 +9,9 @@ use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::thread::JoinHandle;
 
-use fusefs::mount::{self, MountError, MountOptions, Server};
-use fusefs::{CacheConfig, Source, SquashFuse, Squashfs};
+use common::serve::{serve_with, Mounted};
+use fusefs::CacheConfig;
 
 #[allow(unsafe_code)]
 mod sys {
@@ -55,30 +54,8 @@ mod sys {
     }
 }
 
-struct Mounted {
-    mnt: PathBuf,
-    thread: Option<JoinHandle<Result<(), MountError>>>,
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        let _ = mount::unmount(&self.mnt, true);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 fn serve(img: &Path, mnt: &Path) -> Mounted {
-    fs::create_dir_all(mnt).expect("mkdir mnt");
-    let image =
-        Squashfs::open(Source::open(img).expect("source"), CacheConfig::default()).expect("open");
-    let fd = mount::mount_direct(mnt, &MountOptions::new("fuse-serve-test")).expect("mount");
-    let server = Server::start(SquashFuse::new(image), fd, 4).expect("server");
-    Mounted {
-        mnt: mnt.to_path_buf(),
-        thread: Some(std::thread::spawn(move || server.run())),
-    }
+    serve_with(img, mnt, "fuse-serve-test", CacheConfig::default(), 4)
 }
 
 fn compare_tree(src: &Path, mnt: &Path, rel: &Path, inos: &mut HashMap<u64, u64>) {

@@ -7,39 +7,16 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
-use std::thread::JoinHandle;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use fusefs::mount::{self, MountError, MountOptions, Server};
-use fusefs::{CacheConfig, Source, SquashFuse, Squashfs};
+use common::serve::{serve_with, Mounted};
+use fusefs::CacheConfig;
 
 const BLOCK: u64 = 128 * 1024;
 
-struct Mounted {
-    mnt: PathBuf,
-    thread: Option<JoinHandle<Result<(), MountError>>>,
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        let _ = mount::unmount(&self.mnt, true);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 fn serve(img: &Path, mnt: &Path) -> Mounted {
-    fs::create_dir_all(mnt).expect("mkdir mnt");
-    let image =
-        Squashfs::open(Source::open(img).expect("source"), CacheConfig::default()).expect("open");
-    let fd = mount::mount_direct(mnt, &MountOptions::new("fusefs-push-test")).expect("mount");
-    let server = Server::start(SquashFuse::new(image), fd, 2).expect("server");
-    Mounted {
-        mnt: mnt.to_path_buf(),
-        thread: Some(std::thread::spawn(move || server.run())),
-    }
+    serve_with(img, mnt, "fusefs-push-test", CacheConfig::default(), 2)
 }
 
 /// Bytes of `path` in the page cache, as `fincore` (mincore(2) on a mapping) sees them.

@@ -8,42 +8,20 @@ mod common;
 
 use std::fs;
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::thread::JoinHandle;
+use std::path::Path;
 
-use fusefs::mount::{self, MountError, MountOptions, Server};
-use fusefs::{CacheConfig, Source, SquashFuse, Squashfs};
+use common::serve::{serve_with, Mounted};
+use fusefs::CacheConfig;
 
 const BLOCK: usize = 128 * 1024;
 
-struct Mounted {
-    mnt: PathBuf,
-    thread: Option<JoinHandle<Result<(), MountError>>>,
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        let _ = mount::unmount(&self.mnt, true);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 /// Serves `img` with a cache of 256 KiB (data blocks: 5/8 of it, one block).
 fn serve(img: &Path, mnt: &Path) -> Mounted {
-    fs::create_dir_all(mnt).expect("mkdir mnt");
     let cache = CacheConfig {
         bytes: 256 * 1024,
         shards: 1,
     };
-    let image = Squashfs::open(Source::open(img).expect("source"), cache).expect("open");
-    let fd = mount::mount_direct(mnt, &MountOptions::new("fusefs-warm-test")).expect("mount");
-    let server = Server::start(SquashFuse::new(image), fd, 2).expect("server");
-    Mounted {
-        mnt: mnt.to_path_buf(),
-        thread: Some(std::thread::spawn(move || server.run())),
-    }
+    serve_with(img, mnt, "fusefs-warm-test", cache, 2)
 }
 
 fn read(path: &Path) -> std::io::Result<Vec<u8>> {

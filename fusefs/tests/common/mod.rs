@@ -1,8 +1,9 @@
 //! Shared helpers of the fusefs integration tests: capability probes, a generated source
-//! tree covering every file type, `mksquashfs` images and a comparison walker.
+//! tree covering every file type, `mksquashfs` images, a comparison walker and an image served on a FUSE mount.
 
 #![allow(dead_code)]
 
+pub mod serve;
 pub mod tree;
 pub mod walk;
 
