@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cri_common::{
-    busybox_image, container_status, log_lines, mounts_under, pod_config, remove_container,
-    remove_pod_only, require_root, run_pod_pair, sh_config, start_container, stop_container,
-    try_create, try_exec, try_run, wait_exited, Client, Daemon, Pod,
+    busybox_daemon, container_status, log_lines, logged_pod_config, mounts_under, remove_container,
+    remove_pod_only, run_pod_pair, sh_config, start_container, stop_container, try_create,
+    try_exec, try_run, wait_exited, Client, Daemon, Pod,
 };
 use proto::cri;
 use tonic::Code;
@@ -21,8 +21,7 @@ const IMAGE: &str = "localhost/busybox:test";
 
 /// A pod `name` logging under the daemon's directory, with a cluster DNS server.
 async fn run_pod(c: &mut Client, d: &Daemon, name: &str) -> Pod {
-    let mut config = pod_config(name);
-    config.log_directory = d.dir.path().join("logs").join(name).display().to_string();
+    let mut config = logged_pod_config(d, name);
     config.dns_config = Some(cri::DnsConfig {
         servers: vec!["10.96.0.10".into()],
         ..Default::default()
@@ -49,12 +48,9 @@ async fn remove_pod_leaving_nothing(c: &mut Client, d: &Daemon, pod: &Pod) {
 
 #[tokio::test]
 async fn container_lifecycle_logs_and_what_it_sees() {
-    if !require_root() {
+    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let pod = run_pod(&mut c, &d, "lc").await;
     let script =
         "echo $GREETING; hostname; cat /etc/resolv.conf; echo oops >&2; printf partial; exit 3";
@@ -164,12 +160,9 @@ async fn container_lifecycle_logs_and_what_it_sees() {
 
 #[tokio::test]
 async fn security_context_seen_from_inside() {
-    if !require_root() {
+    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let pod = run_pod(&mut c, &d, "sec").await;
     let mut config = container_config(
         "sec",
@@ -212,12 +205,9 @@ async fn security_context_seen_from_inside() {
 
 #[tokio::test]
 async fn containers_survive_a_daemon_kill_and_restart() {
-    if !require_root() {
+    let Some((mut d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let mut d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let pod = run_pod(&mut c, &d, "rs").await;
     let long = try_run(&mut c, &pod, container_config("long", "exec sleep 1000"))
         .await
@@ -255,12 +245,9 @@ async fn containers_survive_a_daemon_kill_and_restart() {
 
 #[tokio::test]
 async fn container_bad_input_gets_the_right_codes() {
-    if !require_root() {
+    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let pod = run_pod(&mut c, &d, "bad").await;
     let mut missing = container_config("img", "true");
     missing.image = Some(cri::ImageSpec {
@@ -318,11 +305,9 @@ async fn container_bad_input_gets_the_right_codes() {
 
 #[tokio::test]
 async fn stats_and_the_image_service() {
-    if !require_root() {
+    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
+    };
     let mut images = proto::cri::image_service_client::ImageServiceClient::new(
         cri_common::channel(&d.socket()).await,
     );
@@ -336,7 +321,6 @@ async fn stats_and_the_image_service() {
         list.iter().any(|i| i.repo_tags.iter().any(|t| t == IMAGE)),
         "{list:?}"
     );
-    let mut c = d.client().await;
     let pod = run_pod(&mut c, &d, "st").await;
     let script =
         "dd if=/dev/zero of=/big bs=1024 count=256 2>/dev/null; echo ready; exec sleep 1000";
@@ -408,12 +392,9 @@ async fn stats_and_the_image_service() {
 
 #[tokio::test]
 async fn a_container_whose_monitor_died_is_reported_exited() {
-    if !require_root() {
+    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let pod = run_pod(&mut c, &d, "lost").await;
     let id = try_run(&mut c, &pod, container_config("lost", "exec sleep 1000"))
         .await
@@ -445,12 +426,9 @@ async fn a_container_whose_monitor_died_is_reported_exited() {
 
 #[tokio::test]
 async fn exec_joins_the_container_as_its_process() {
-    if !require_root() {
+    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let pod = run_pod(&mut c, &d, "ej").await;
     let mut config = container_config("ej", "exec sleep 4242");
     config.linux = Some(cri::LinuxContainerConfig {
@@ -502,12 +480,9 @@ async fn exec_joins_the_container_as_its_process() {
 
 #[tokio::test]
 async fn a_long_exec_does_not_hold_up_another() {
-    if !require_root() {
+    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let pod = run_pod(&mut c, &d, "ex2").await;
     let id = try_run(&mut c, &pod, container_config("ex2", "exec sleep 1000"))
         .await

@@ -7,7 +7,7 @@
 mod cri_common;
 
 use cri_common::{
-    busybox_image, container_status, exited_texts, pod_config, remove_pod_only, require_root,
+    busybox_daemon, container_status, exited_texts, logged_pod_config, remove_pod_only,
     run_pod_pair, sh_config, try_create, try_run, Client, Daemon, Pod,
 };
 use proto::cri;
@@ -17,9 +17,7 @@ const IMAGE: &str = "localhost/busybox:test";
 
 /// A pod `name` logging under the daemon's directory.
 async fn run_pod(c: &mut Client, d: &Daemon, name: &str) -> Pod {
-    let mut config = pod_config(name);
-    config.log_directory = d.dir.path().join("logs").join(name).display().to_string();
-    run_pod_pair(c, config).await
+    run_pod_pair(c, logged_pod_config(d, name)).await
 }
 
 /// Container `name` of [`IMAGE`] running `sh -c script` with the security context `sc`.
@@ -72,12 +70,9 @@ async fn reported_user(c: &mut Client, pod: &str, name: &str) -> cri::LinuxConta
 /// not; ContainerStatus reports what the process runs with.
 #[tokio::test]
 async fn supplemental_groups_policy() {
-    if !require_root() {
+    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let pod = run_pod(&mut c, &d, "groups").await;
     let status = c.status(cri::StatusRequest::default()).await.unwrap();
     assert!(
@@ -130,12 +125,9 @@ fn own_permitted_caps() -> String {
 
 #[tokio::test]
 async fn user_names_groups_and_privileges() {
-    if !require_root() {
+    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let pod = run_pod(&mut c, &d, "sec").await;
 
     let by_name = cri::LinuxContainerSecurityContext {

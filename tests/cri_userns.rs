@@ -9,7 +9,7 @@ mod cri_common;
 use std::os::unix::fs::MetadataExt;
 
 use cri_common::{
-    busybox_image, exec_sh, exited_texts, mounts_under, pod_config, remove_pod, require_root,
+    busybox_daemon, exec_sh, exited_texts, logged_pod_config, mounts_under, remove_pod,
     run_container, run_pod, sh_config, Client, Daemon,
 };
 use proto::cri;
@@ -39,8 +39,7 @@ fn userns(mode: cri::NamespaceMode, maps: &[(u32, u32, u32)]) -> cri::NamespaceO
 }
 
 fn pod(d: &Daemon, name: &str, options: cri::NamespaceOption) -> cri::PodSandboxConfig {
-    let mut config = pod_config(name);
-    config.log_directory = d.dir.path().join("logs").join(name).display().to_string();
+    let mut config = logged_pod_config(d, name);
     let linux = config.linux.get_or_insert_with(Default::default);
     let sc = linux.security_context.get_or_insert_with(Default::default);
     sc.namespace_options = Some(options);
@@ -81,12 +80,9 @@ async fn output(
 
 #[tokio::test]
 async fn pod_user_namespace() {
-    if !require_root() {
+    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let status = c
         .status(cri::StatusRequest::default())
         .await

@@ -268,6 +268,25 @@ fn pod_leftovers(d: &Daemon) {
     }
 }
 
+/// A daemon with the busybox image imported as `image`, and a client on it; `None`
+/// (the test skips, loudly) without root.
+pub async fn busybox_daemon(image: &str) -> Option<(Daemon, Client)> {
+    if !require_root() {
+        return None;
+    }
+    let d = Daemon::start();
+    busybox_image(&d, image);
+    let c = d.client().await;
+    Some((d, c))
+}
+
+/// [`pod_config`] with its containers' logs under `d`'s directory, in `logs/NAME`.
+pub fn logged_pod_config(d: &Daemon, name: &str) -> cri::PodSandboxConfig {
+    let mut config = pod_config(name);
+    config.log_directory = d.dir.path().join("logs").join(name).display().to_string();
+    config
+}
+
 /// A pod config with the required metadata.
 pub fn pod_config(name: &str) -> cri::PodSandboxConfig {
     cri::PodSandboxConfig {

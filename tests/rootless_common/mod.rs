@@ -9,11 +9,11 @@
 
 // A test that also includes cri_common compiles this file twice: harmless.
 #[allow(clippy::duplicate_mod)]
-#[path = "../cri_common/flow.rs"]
-pub mod flow;
-#[allow(clippy::duplicate_mod)]
 #[path = "../cri_common/calls.rs"]
 pub mod calls;
+#[allow(clippy::duplicate_mod)]
+#[path = "../cri_common/flow.rs"]
+pub mod flow;
 #[allow(unused_imports)]
 pub use calls::*;
 pub use flow::*;
