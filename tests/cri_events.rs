@@ -6,9 +6,7 @@ mod cri_common;
 
 use std::time::Duration;
 
-use cri_common::{
-    busybox_image, container_config, pod_config, require_root, run_pod_with, Client, Daemon,
-};
+use cri_common::{busybox_daemon, container_config, pod_config, run_pod_with, Client};
 use proto::cri;
 use tokio_stream::StreamExt;
 use tonic::Streaming;
@@ -29,12 +27,9 @@ async fn next(s: &mut Streaming<cri::ContainerEventResponse>) -> cri::ContainerE
 
 #[tokio::test]
 async fn every_subscriber_sees_the_lifecycle() {
-    if !require_root() {
+    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let mut first = subscribe(&mut c).await;
     let mut second = subscribe(&mut d.client().await).await;
     let config = pod_config("ev");

@@ -11,7 +11,7 @@ mod rootless_common;
 
 use std::path::{Path, PathBuf};
 
-use cri_common::{busybox_image, pod_config, require_root, Client, Daemon};
+use cri_common::{busybox_daemon, busybox_image, pod_config, require_root, Client, Daemon};
 use proto::cri;
 
 const IMAGE: &str = "localhost/busybox:lower";
@@ -138,12 +138,9 @@ fn lower_server(id: &str) -> Option<i32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containers_of_one_image_share_one_fuse_mount() {
-    if !require_root() {
+    let Some((mut d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let mut d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let pod = run_pod(&mut c, "lower").await;
     let a = run_container(&mut c, &pod, "a").await.unwrap();
     let b = run_container(&mut c, &pod, "b").await.unwrap();
@@ -237,12 +234,9 @@ async fn an_unused_lower_lingers_then_goes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_lower_is_replaced_and_stale_references_are_dropped() {
-    if !require_root() {
+    let Some((mut d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let mut d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let pod = run_pod(&mut c, "dead").await;
     let a = run_container(&mut c, &pod, "a").await.unwrap();
     let server = lower_server(&a).expect("no sifcri-lower process");
@@ -273,12 +267,9 @@ async fn a_dead_lower_is_replaced_and_stale_references_are_dropped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_start_keeps_its_reference_until_removed() {
-    if !require_root() {
+    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let pod = run_pod(&mut c, "fail").await;
     let config = |name: &str, command: &str, host_path: &str| cri::ContainerConfig {
         metadata: Some(cri::ContainerMetadata {

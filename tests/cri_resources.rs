@@ -9,7 +9,7 @@ mod cri_common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cri_common::{busybox_image, pod_config, require_root, Client, Daemon};
+use cri_common::{busybox_daemon, pod_config, Client};
 use proto::cri;
 
 const IMAGE: &str = "localhost/busybox:test";
@@ -144,12 +144,9 @@ fn limits() -> cri::LinuxContainerResources {
 
 #[tokio::test]
 async fn limits_written_updated_reported_and_removed() {
-    if !require_root() {
+    let Some((_d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let pod = run_pod(&mut c, "res", "").await;
     let ctr = create(&mut c, &pod, "sleeper", &["sleep", "60"], limits()).await;
     let path = format!("/sifcri/{}/{ctr}", pod.0);
@@ -209,12 +206,9 @@ async fn limits_written_updated_reported_and_removed() {
 
 #[tokio::test]
 async fn cgroup_parent_and_oom_killed() {
-    if !require_root() {
+    let Some((_d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let parent = format!("/sifcri-test-{}/pod-oom", std::process::id());
     let pod = run_pod(&mut c, "oom", &parent).await;
     let small = cri::LinuxContainerResources {

@@ -6,8 +6,7 @@
 mod cri_common;
 
 use cri_common::{
-    busybox_image, container_config, container_status, pod_config, require_root, run_container,
-    run_pod, Daemon,
+    busybox_daemon, container_config, container_status, pod_config, run_container, run_pod,
 };
 use proto::cri;
 
@@ -15,12 +14,9 @@ const IMAGE: &str = "localhost/busybox:test";
 
 #[tokio::test]
 async fn an_early_stop_reaches_a_late_handler() {
-    if !require_root() {
+    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
         return;
-    }
-    let d = Daemon::start();
-    busybox_image(&d, IMAGE);
-    let mut c = d.client().await;
+    };
     let mut pod = pod_config("stop");
     pod.log_directory = d.dir.path().join("logs").display().to_string();
     let pod_id = run_pod(&mut c, &pod).await;
