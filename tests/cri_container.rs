@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cri_common::{
-    busybox_daemon, container_status, log_lines, logged_pod_config, mounts_under, remove_container,
-    remove_pod_only, run_pod_pair, sh_config, start_container, stop_container, try_create,
-    try_exec, try_run, wait_exited, Client, Daemon, Pod,
+    busybox_daemon, container_stats, container_status, log_lines, logged_pod_config, mounts_under,
+    remove_container, remove_pod_only, run_pod_pair, sh_config, start_container, stop_container,
+    try_create, try_exec, try_run, wait_exited, Client, Daemon, Pod,
 };
 use proto::cri;
 use tonic::Code;
@@ -38,6 +38,17 @@ fn container_config(name: &str, script: &str) -> cri::ContainerConfig {
         }],
         ..sh_config(name, IMAGE, script)
     }
+}
+
+/// A daemon, its client, a pod `name` and a started container `name` sleeping in it:
+/// (daemon, client, pod, container id); `None` (skipped) without root.
+async fn sleeping(name: &str) -> Option<(Daemon, Client, Pod, String)> {
+    let (d, mut c) = busybox_daemon(IMAGE).await?;
+    let pod = run_pod(&mut c, &d, name).await;
+    let id = try_run(&mut c, &pod, container_config(name, "exec sleep 1000"))
+        .await
+        .unwrap();
+    Some((d, c, pod, id))
 }
 
 /// RemovePodSandbox of `pod` (no StopPodSandbox first); then nothing stays mounted.
@@ -334,16 +345,7 @@ async fn stats_and_the_image_service() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let req = cri::ContainerStatsRequest {
-        container_id: id.clone(),
-    };
-    let s = c
-        .container_stats(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .stats
-        .unwrap();
+    let s = container_stats(&mut c, &id).await;
     let layer = s.writable_layer.unwrap();
     assert!(layer.used_bytes.unwrap().value >= 256 * 1024, "{layer:?}");
     assert!(layer.inodes_used.unwrap().value >= 1);
@@ -392,13 +394,9 @@ async fn stats_and_the_image_service() {
 
 #[tokio::test]
 async fn a_container_whose_monitor_died_is_reported_exited() {
-    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
+    let Some((d, mut c, pod, id)) = sleeping("lost").await else {
         return;
     };
-    let pod = run_pod(&mut c, &d, "lost").await;
-    let id = try_run(&mut c, &pod, container_config("lost", "exec sleep 1000"))
-        .await
-        .unwrap();
     let dir = d.state().join("containers").join(&id);
     let shim: i32 = std::fs::read_to_string(dir.join("shim.pid"))
         .unwrap()
@@ -480,13 +478,9 @@ async fn exec_joins_the_container_as_its_process() {
 
 #[tokio::test]
 async fn a_long_exec_does_not_hold_up_another() {
-    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
+    let Some((d, mut c, pod, id)) = sleeping("ex2").await else {
         return;
     };
-    let pod = run_pod(&mut c, &d, "ex2").await;
-    let id = try_run(&mut c, &pod, container_config("ex2", "exec sleep 1000"))
-        .await
-        .unwrap();
     // Several long execs at once, then short ones beside them: each short one answers
     // at once, each long one ends with its own exit code.
     let mut long = Vec::new();

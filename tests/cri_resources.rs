@@ -9,7 +9,10 @@ mod cri_common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cri_common::{busybox_daemon, pod_config, Client};
+use cri_common::{
+    busybox_daemon, container_config, container_stats, container_status, exec_out, pod_config,
+    remove_pod, run_pod_pair, try_run, Client, Pod,
+};
 use proto::cri;
 
 const IMAGE: &str = "localhost/busybox:test";
@@ -56,79 +59,37 @@ fn cpu_quota(path: &str) -> String {
     }
 }
 
-async fn run_pod(c: &mut Client, name: &str, parent: &str) -> (String, cri::PodSandboxConfig) {
+/// A pod `name` under the cgroup parent `parent` (ours when empty).
+async fn run_pod(c: &mut Client, name: &str, parent: &str) -> Pod {
     let mut config = pod_config(name);
     config.linux = Some(cri::LinuxPodSandboxConfig {
         cgroup_parent: parent.into(),
         ..Default::default()
     });
-    (cri_common::run_pod(c, &config).await, config)
+    run_pod_pair(c, config).await
 }
 
+/// Creates and starts container `name` of [`IMAGE`] running `command` with `resources`.
 async fn create(
     c: &mut Client,
-    pod: &(String, cri::PodSandboxConfig),
+    pod: &Pod,
     name: &str,
     command: &[&str],
     resources: cri::LinuxContainerResources,
 ) -> String {
     let config = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: name.into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: IMAGE.into(),
-            ..Default::default()
-        }),
-        command: command.iter().map(|s| s.to_string()).collect(),
         linux: Some(cri::LinuxContainerConfig {
             resources: Some(resources),
             ..Default::default()
         }),
-        ..Default::default()
+        ..container_config(name, IMAGE, command)
     };
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: pod.0.clone(),
-        config: Some(config),
-        sandbox_config: Some(pod.1.clone()),
-    };
-    let id = c.create_container(req).await.unwrap().into_inner();
-    let req = cri::StartContainerRequest {
-        container_id: id.container_id.clone(),
-    };
-    c.start_container(req).await.unwrap();
-    id.container_id
+    try_run(c, pod, config).await.unwrap()
 }
 
-async fn status(c: &mut Client, id: &str) -> cri::ContainerStatus {
-    let req = cri::ContainerStatusRequest {
-        container_id: id.into(),
-        verbose: false,
-    };
-    let s = c.container_status(req).await.unwrap().into_inner();
-    s.status.unwrap()
-}
-
+/// ExecSync of `cmd` in `id`: its stdout, trimmed.
 async fn exec(c: &mut Client, id: &str, cmd: &[&str]) -> String {
-    let req = cri::ExecSyncRequest {
-        container_id: id.into(),
-        cmd: cmd.iter().map(|s| s.to_string()).collect(),
-        timeout: 10,
-    };
-    let r = c.exec_sync(req).await.unwrap().into_inner();
-    String::from_utf8_lossy(&r.stdout).trim().to_owned()
-}
-
-async fn remove_pod(c: &mut Client, id: &str) {
-    let req = cri::StopPodSandboxRequest {
-        pod_sandbox_id: id.into(),
-    };
-    c.stop_pod_sandbox(req).await.unwrap();
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: id.into(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
+    exec_out(c, id, cmd, 10).await.1.trim().to_owned()
 }
 
 fn limits() -> cri::LinuxContainerResources {
@@ -174,20 +135,16 @@ async fn limits_written_updated_reported_and_removed() {
     c.update_container_resources(req).await.unwrap();
     assert_eq!(memory_limit(&path), (96u64 << 20).to_string());
     assert_eq!(cpu_quota(&path), "20000");
-    let reported = status(&mut c, &ctr).await.resources.unwrap().linux.unwrap();
+    let reported = container_status(&mut c, &ctr)
+        .await
+        .resources
+        .unwrap()
+        .linux
+        .unwrap();
     assert_eq!(reported.memory_limit_in_bytes, 96 << 20);
     assert_eq!(reported.cpu_quota, 20_000);
 
-    let req = cri::ContainerStatsRequest {
-        container_id: ctr.clone(),
-    };
-    let stats = c
-        .container_stats(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .stats
-        .unwrap();
+    let stats = container_stats(&mut c, &ctr).await;
     let ws = stats.memory.unwrap().working_set_bytes.unwrap().value;
     assert!(ws > 0, "memory working set from the container's cgroup");
 
@@ -220,13 +177,13 @@ async fn cgroup_parent_and_oom_killed() {
     let dd = ["dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1"];
     let ctr = create(&mut c, &pod, "hog", &dd, small).await;
     assert!(cg_dir("memory", &format!("{parent}/{ctr}")).exists() || v2());
-    let mut s = status(&mut c, &ctr).await;
+    let mut s = container_status(&mut c, &ctr).await;
     for _ in 0..500 {
         if s.state == cri::ContainerState::ContainerExited as i32 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-        s = status(&mut c, &ctr).await;
+        s = container_status(&mut c, &ctr).await;
     }
     assert_eq!(s.reason, "OOMKilled", "{s:?}");
     assert_eq!(s.exit_code, 137);

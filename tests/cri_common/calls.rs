@@ -100,6 +100,15 @@ pub async fn exited_texts(c: &mut Client, id: &str) -> Vec<String> {
     log_texts(Path::new(&s.log_path))
 }
 
+/// ContainerStats of `id`.
+pub async fn container_stats(c: &mut Client, id: &str) -> cri::ContainerStats {
+    let req = cri::ContainerStatsRequest {
+        container_id: id.into(),
+    };
+    let r = c.container_stats(req).await.unwrap().into_inner();
+    r.stats.expect("container stats")
+}
+
 /// StopContainer of `id` with `timeout` seconds of grace.
 pub async fn stop_container(c: &mut Client, id: &str, timeout: i64) {
     let req = cri::StopContainerRequest {
