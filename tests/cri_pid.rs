@@ -4,7 +4,10 @@
 
 mod cri_common;
 
-use cri_common::{busybox_image, pod_config, require_root, Client, Daemon};
+use cri_common::{
+    busybox_image, container_config, exec_out, pod_config, remove_pod_only, require_root,
+    start_container, Client, Daemon,
+};
 use proto::cri;
 
 const IMAGE: &str = "localhost/busybox:test";
@@ -25,28 +28,13 @@ async fn run_pod(c: &mut Client, name: &str, pid: cri::NamespaceMode) -> String 
         }),
         ..Default::default()
     });
-    let req = cri::RunPodSandboxRequest {
-        config: Some(config),
-        runtime_handler: String::new(),
-    };
-    c.run_pod_sandbox(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id
+    cri_common::run_pod(c, &config).await
 }
 
+/// Creates and starts container `sSECS` sleeping SECS seconds in `pod` (no sandbox
+/// config sent), in pid namespace mode `pid`.
 async fn sleeper(c: &mut Client, pod: &str, secs: &str, pid: cri::NamespaceMode) -> String {
     let config = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: format!("s{secs}"),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: IMAGE.into(),
-            ..Default::default()
-        }),
-        command: vec!["sleep".into(), secs.into()],
         linux: Some(cri::LinuxContainerConfig {
             security_context: Some(cri::LinuxContainerSecurityContext {
                 namespace_options: options(pid),
@@ -54,41 +42,20 @@ async fn sleeper(c: &mut Client, pod: &str, secs: &str, pid: cri::NamespaceMode)
             }),
             ..Default::default()
         }),
-        ..Default::default()
+        ..container_config(&format!("s{secs}"), IMAGE, &["sleep", secs])
     };
     let req = cri::CreateContainerRequest {
         pod_sandbox_id: pod.into(),
         config: Some(config),
         sandbox_config: None,
     };
-    let id = c
-        .create_container(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .container_id;
-    let req = cri::StartContainerRequest {
-        container_id: id.clone(),
-    };
-    c.start_container(req).await.unwrap();
-    id
+    let id = c.create_container(req).await.unwrap().into_inner();
+    start_container(c, &id.container_id).await;
+    id.container_id
 }
 
 async fn ps(c: &mut Client, id: &str) -> String {
-    let req = cri::ExecSyncRequest {
-        container_id: id.into(),
-        cmd: vec!["ps".into()],
-        timeout: 10,
-    };
-    let r = c.exec_sync(req).await.unwrap().into_inner();
-    String::from_utf8_lossy(&r.stdout).into_owned()
-}
-
-async fn remove_pod(c: &mut Client, id: &str) {
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: id.into(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
+    exec_out(c, id, &["ps"], 10).await.1
 }
 
 #[tokio::test]
@@ -115,7 +82,7 @@ async fn pod_container_and_node_pid_modes() {
         "{seen}"
     );
     assert!(ps(&mut c, &a).await.contains("sleep 302"));
-    remove_pod(&mut c, &shared).await;
+    remove_pod_only(&mut c, &shared).await;
     let gone = std::path::PathBuf::from(format!("/proc/{holder}"));
     for _ in 0..100 {
         if !gone.exists() {
@@ -134,11 +101,11 @@ async fn pod_container_and_node_pid_modes() {
         "{seen}"
     );
     assert!(!ps(&mut c, &a).await.contains("sleep 304"));
-    remove_pod(&mut c, &apart).await;
+    remove_pod_only(&mut c, &apart).await;
 
     let host = run_pod(&mut c, "host", Node).await;
     let a = sleeper(&mut c, &host, "305", Node).await;
     let seen = ps(&mut c, &a).await;
     assert!(seen.contains("sifcri"), "the host's processes: {seen}");
-    remove_pod(&mut c, &host).await;
+    remove_pod_only(&mut c, &host).await;
 }

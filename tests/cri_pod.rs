@@ -7,7 +7,10 @@ mod cri_common;
 
 use std::process::Command;
 
-use cri_common::{busybox_image, mounts_under, pod_config, require_root, Daemon};
+use cri_common::{
+    busybox_image, container_config, mounts_under, pod_config, remove_pod_only, require_root,
+    run_container, Daemon,
+};
 use proto::cri;
 use tonic::Code;
 
@@ -29,15 +32,7 @@ fn in_ns(d: &Daemon, id: &str, kinds: &[&str], cmd: &[&str]) -> String {
 }
 
 async fn run(c: &mut cri_common::Client, config: cri::PodSandboxConfig) -> String {
-    let req = cri::RunPodSandboxRequest {
-        config: Some(config),
-        runtime_handler: String::new(),
-    };
-    c.run_pod_sandbox(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id
+    cri_common::run_pod(c, &config).await
 }
 
 async fn status(c: &mut cri_common::Client, id: &str) -> Result<cri::PodSandboxStatus, Code> {
@@ -56,13 +51,6 @@ async fn stop(c: &mut cri_common::Client, id: &str) {
         pod_sandbox_id: id.into(),
     };
     c.stop_pod_sandbox(req).await.unwrap();
-}
-
-async fn remove(c: &mut cri_common::Client, id: &str) {
-    let req = cri::RemovePodSandboxRequest {
-        pod_sandbox_id: id.into(),
-    };
-    c.remove_pod_sandbox(req).await.unwrap();
 }
 
 async fn list(c: &mut cri_common::Client, f: cri::PodSandboxFilter) -> Vec<String> {
@@ -140,8 +128,8 @@ async fn lifecycle_namespaces_dns_and_sysctls() {
     };
     assert_eq!(list(&mut c, ready).await, vec![other.clone()]);
     for p in [&id, &other] {
-        remove(&mut c, p).await;
-        remove(&mut c, p).await;
+        remove_pod_only(&mut c, p).await;
+        remove_pod_only(&mut c, p).await;
         assert_eq!(status(&mut c, p).await.unwrap_err(), Code::NotFound);
     }
     assert_no_leftovers(&d);
@@ -172,7 +160,7 @@ async fn host_network_pod_shares_the_host_namespaces() {
     let s = status(&mut c, &id).await.unwrap();
     let opts = s.linux.unwrap().namespaces.unwrap().options.unwrap();
     assert_eq!(opts.network, cri::NamespaceMode::Node as i32);
-    remove(&mut c, &id).await;
+    remove_pod_only(&mut c, &id).await;
     assert_no_leftovers(&d);
 }
 
@@ -224,11 +212,11 @@ async fn bad_input_gets_the_right_codes() {
     let unknown = "0".repeat(64);
     assert_eq!(status(&mut c, &unknown).await.unwrap_err(), Code::NotFound);
     stop(&mut c, &unknown).await;
-    remove(&mut c, &unknown).await;
+    remove_pod_only(&mut c, &unknown).await;
     let empty = cri::PodSandboxStatusRequest::default();
     let e = c.pod_sandbox_status(empty).await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
-    remove(&mut c, &id).await;
+    remove_pod_only(&mut c, &id).await;
     assert_no_leftovers(&d);
 }
 
@@ -253,7 +241,7 @@ async fn pods_survive_a_daemon_kill_and_restart() {
     let all = list(&mut c, cri::PodSandboxFilter::default()).await;
     assert_eq!(all.len(), 2);
     for p in [&ready, &stopped] {
-        remove(&mut c, p).await;
+        remove_pod_only(&mut c, p).await;
     }
     assert_no_leftovers(&d);
 }
@@ -302,7 +290,7 @@ async fn twenty_pods_concurrently_leave_nothing_behind() {
     for (mut c, id, _) in pods {
         tasks.push(tokio::spawn(async move {
             stop(&mut c, &id).await;
-            remove(&mut c, &id).await;
+            remove_pod_only(&mut c, &id).await;
         }));
     }
     for t in tasks {
@@ -318,34 +306,8 @@ async fn twenty_pods_concurrently_leave_nothing_behind() {
 
 /// Creates and starts a container sleeping in pod `id`; returns its id.
 async fn sleeper(c: &mut cri_common::Client, id: &str, pod: cri::PodSandboxConfig) -> String {
-    let config = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: "sleeper".into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: "localhost/busybox:pods".into(),
-            ..Default::default()
-        }),
-        command: vec!["sleep".into(), "600".into()],
-        ..Default::default()
-    };
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: id.into(),
-        config: Some(config),
-        sandbox_config: Some(pod),
-    };
-    let cid = c
-        .create_container(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .container_id;
-    let req = cri::StartContainerRequest {
-        container_id: cid.clone(),
-    };
-    c.start_container(req).await.unwrap();
-    cid
+    let config = container_config("sleeper", "localhost/busybox:pods", &["sleep", "600"]);
+    run_container(c, id, &pod, config).await
 }
 
 fn assert_no_leftovers(d: &Daemon) {
