@@ -7,7 +7,10 @@ mod cri_common;
 use std::process::Command;
 use std::time::Duration;
 
-use cri_common::{busybox_image, ci, pod_config, require_root, Daemon};
+use cri_common::{
+    busybox_image, ci, container_config, pod_config, remove_pod, require_root, run_pod_pair,
+    try_run, Daemon, Pod,
+};
 use proto::cri;
 
 const IMAGE: &str = "localhost/busybox:net";
@@ -45,11 +48,7 @@ fn sh(cmd: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
-async fn run_pod(
-    c: &mut cri_common::Client,
-    name: &str,
-    host_port: i32,
-) -> (String, cri::PodSandboxConfig) {
+async fn run_pod(c: &mut cri_common::Client, name: &str, host_port: i32) -> Pod {
     let mut config = pod_config(name);
     if host_port > 0 {
         config.port_mappings = vec![cri::PortMapping {
@@ -59,17 +58,7 @@ async fn run_pod(
             host_ip: String::new(),
         }];
     }
-    let req = cri::RunPodSandboxRequest {
-        config: Some(config.clone()),
-        runtime_handler: String::new(),
-    };
-    let id = c
-        .run_pod_sandbox(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .pod_sandbox_id;
-    (id, config)
+    run_pod_pair(c, config).await
 }
 
 async fn pod_ip(c: &mut cri_common::Client, id: &str) -> String {
@@ -131,34 +120,8 @@ async fn pods_talk_to_each_other_and_a_host_port_reaches_a_container() {
 
     let script =
         "mkdir -p /www; echo hello-from-pod > /www/index.html; exec httpd -f -p 80 -h /www";
-    let config = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: "web".into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: IMAGE.into(),
-            ..Default::default()
-        }),
-        command: vec!["sh".into(), "-c".into(), script.into()],
-        ..Default::default()
-    };
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: a.0.clone(),
-        config: Some(config),
-        sandbox_config: Some(a.1.clone()),
-    };
-    let cid = c
-        .create_container(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .container_id;
-    c.start_container(cri::StartContainerRequest {
-        container_id: cid.clone(),
-    })
-    .await
-    .unwrap();
+    let web = container_config("web", IMAGE, &["sh", "-c", script]);
+    try_run(&mut c, &a, web).await.unwrap();
     let gateway = format!("10.231.{n}.1");
     let url = format!("http://{gateway}:{host_port}/index.html");
     let mut last = String::new();
@@ -174,14 +137,7 @@ async fn pods_talk_to_each_other_and_a_host_port_reaches_a_container() {
     assert!(last.is_empty(), "hostPort {url} unreachable: {last}");
 
     for p in [&a.0, &b.0] {
-        let req = cri::StopPodSandboxRequest {
-            pod_sandbox_id: p.to_string(),
-        };
-        c.stop_pod_sandbox(req).await.unwrap();
-        let req = cri::RemovePodSandboxRequest {
-            pod_sandbox_id: p.to_string(),
-        };
-        c.remove_pod_sandbox(req).await.unwrap();
+        remove_pod(&mut c, p).await;
     }
     let (_, rules) = sh(&["iptables-save", "-t", "nat"]);
     for p in [&a.0, &b.0] {
