@@ -9,11 +9,12 @@ mod rootless_common;
 use std::time::Duration;
 
 use proto::cri;
-use rootless_common::{busybox_image, pod_config, require_user, UserDaemon};
+use rootless_common::{
+    busybox_image, container_config, container_status, exec_all, pod_config, require_user, try_run,
+    try_run_pod, Client, UserDaemon,
+};
 
 const IMAGE: &str = "localhost/busybox-user:latest";
-
-type Client = proto::cri::runtime_service_client::RuntimeServiceClient<tonic::transport::Channel>;
 
 /// A pod with one started container running `script`; returns (pod, container).
 pub async fn pod_with(
@@ -25,61 +26,22 @@ pub async fn pod_with(
 ) -> Result<(String, String), tonic::Status> {
     let mut pod = pod_config(d, name);
     let mut config = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: "main".into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: IMAGE.into(),
-            ..Default::default()
-        }),
-        command: vec!["sh".into(), "-c".into(), script.into()],
         log_path: format!("{name}.log"),
-        ..Default::default()
+        ..container_config("main", IMAGE, &["sh", "-c", script])
     };
     mutate(&mut pod, &mut config);
-    let req = cri::RunPodSandboxRequest {
-        config: Some(pod.clone()),
-        runtime_handler: String::new(),
-    };
-    let pod_id = c.run_pod_sandbox(req).await?.into_inner().pod_sandbox_id;
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: pod_id.clone(),
-        config: Some(config),
-        sandbox_config: Some(pod),
-    };
-    let id = c.create_container(req).await?.into_inner().container_id;
-    c.start_container(cri::StartContainerRequest {
-        container_id: id.clone(),
-    })
-    .await?;
+    let pod_id = try_run_pod(c, &pod).await?;
+    let id = try_run(c, &(pod_id.clone(), pod), config).await?;
     Ok((pod_id, id))
 }
 
 /// ExecSync of `cmd`: (exit code, stdout + stderr).
 pub async fn exec(c: &mut Client, id: &str, cmd: &[&str]) -> (i32, String) {
-    let req = cri::ExecSyncRequest {
-        container_id: id.into(),
-        cmd: cmd.iter().map(|s| s.to_string()).collect(),
-        timeout: 20,
-    };
-    let r = c.exec_sync(req).await.unwrap().into_inner();
-    let text = String::from_utf8_lossy(&r.stdout).to_string() + &String::from_utf8_lossy(&r.stderr);
-    (r.exit_code, text)
+    exec_all(c, id, cmd, 20).await
 }
 
 async fn state(c: &mut Client, id: &str) -> i32 {
-    let req = cri::ContainerStatusRequest {
-        container_id: id.into(),
-        verbose: false,
-    };
-    c.container_status(req)
-        .await
-        .unwrap()
-        .into_inner()
-        .status
-        .unwrap()
-        .state
+    container_status(c, id).await.state
 }
 
 #[tokio::test]

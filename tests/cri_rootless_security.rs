@@ -8,11 +8,12 @@ mod rootless_common;
 use std::os::unix::fs::PermissionsExt;
 
 use proto::cri;
-use rootless_common::{busybox_image, pod_config, require_user, UserDaemon, TEST_USER};
+use rootless_common::{
+    busybox_image, container_config, exec_sh, pod_config, require_user, try_run, try_run_pod,
+    Client, UserDaemon, TEST_USER,
+};
 
 const IMAGE: &str = "localhost/busybox-sec:latest";
-
-type Client = proto::cri::runtime_service_client::RuntimeServiceClient<tonic::transport::Channel>;
 
 /// Runs a pod with one container; Err if any step is refused.
 async fn try_pod(
@@ -34,15 +35,6 @@ async fn try_pod(
         });
     }
     let config = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: "main".into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: IMAGE.into(),
-            ..Default::default()
-        }),
-        command: vec!["sh".into(), "-c".into(), script.into()],
         mounts,
         linux: privileged.then(|| cri::LinuxContainerConfig {
             security_context: Some(cri::LinuxContainerSecurityContext {
@@ -51,35 +43,14 @@ async fn try_pod(
             }),
             ..Default::default()
         }),
-        ..Default::default()
+        ..container_config("main", IMAGE, &["sh", "-c", script])
     };
-    let req = cri::RunPodSandboxRequest {
-        config: Some(pod.clone()),
-        runtime_handler: String::new(),
-    };
-    let pod_id = c.run_pod_sandbox(req).await?.into_inner().pod_sandbox_id;
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: pod_id,
-        config: Some(config),
-        sandbox_config: Some(pod),
-    };
-    let id = c.create_container(req).await?.into_inner().container_id;
-    c.start_container(cri::StartContainerRequest {
-        container_id: id.clone(),
-    })
-    .await?;
-    Ok(id)
+    let pod_id = try_run_pod(c, &pod).await?;
+    try_run(c, &(pod_id, pod), config).await
 }
 
 async fn exec(c: &mut Client, id: &str, script: &str) -> (i32, String) {
-    let req = cri::ExecSyncRequest {
-        container_id: id.into(),
-        cmd: vec!["sh".into(), "-c".into(), script.into()],
-        timeout: 20,
-    };
-    let r = c.exec_sync(req).await.unwrap().into_inner();
-    let text = String::from_utf8_lossy(&r.stdout).to_string() + &String::from_utf8_lossy(&r.stderr);
-    (r.exit_code, text)
+    exec_sh(c, id, script, 20).await
 }
 
 fn bind(container: &str, host: &std::path::Path) -> cri::Mount {

@@ -21,6 +21,18 @@ pub async fn run_pod_pair(c: &mut Client, config: cri::PodSandboxConfig) -> Pod 
     (run_pod(c, &config).await, config)
 }
 
+/// RunPodSandbox of `config`: its id, or the daemon's error.
+pub async fn try_run_pod(
+    c: &mut Client,
+    config: &cri::PodSandboxConfig,
+) -> Result<String, tonic::Status> {
+    let req = cri::RunPodSandboxRequest {
+        config: Some(config.clone()),
+        runtime_handler: String::new(),
+    };
+    Ok(c.run_pod_sandbox(req).await?.into_inner().pod_sandbox_id)
+}
+
 /// A container `name` of `image` running `sh -c script`, logging to `NAME.log` in its
 /// pod's log directory.
 pub fn sh_config(name: &str, image: &str, script: &str) -> cri::ContainerConfig {
@@ -78,6 +90,13 @@ pub async fn try_exec(
 pub async fn exec_out(c: &mut Client, id: &str, cmd: &[&str], timeout: i64) -> (i32, String) {
     let r = try_exec(c, id, cmd, timeout).await.unwrap();
     (r.exit_code, String::from_utf8_lossy(&r.stdout).into_owned())
+}
+
+/// ExecSync of `cmd` in `id`: (exit code, stdout then stderr).
+pub async fn exec_all(c: &mut Client, id: &str, cmd: &[&str], timeout: i64) -> (i32, String) {
+    let r = try_exec(c, id, cmd, timeout).await.unwrap();
+    let text = String::from_utf8_lossy(&r.stdout).to_string() + &String::from_utf8_lossy(&r.stderr);
+    (r.exit_code, text)
 }
 
 /// Polls ContainerStatus of `id` (every 20 ms, 10 s at most) until it has exited;
