@@ -11,7 +11,10 @@ mod rootless_common;
 
 use std::path::{Path, PathBuf};
 
-use cri_common::{busybox_daemon, busybox_image, pod_config, require_root, Client, Daemon};
+use cri_common::{
+    busybox_daemon, busybox_image, container_config, exec_out, pod_config, remove_container,
+    require_root, run_pod_pair, stop_container, try_run, Client, Daemon, Pod,
+};
 use proto::cri;
 
 const IMAGE: &str = "localhost/busybox:lower";
@@ -55,73 +58,33 @@ fn refs(state: &Path) -> Vec<String> {
 }
 
 /// A pod named `name`: (its id, its config).
-async fn run_pod(c: &mut Client, name: &str) -> (String, cri::PodSandboxConfig) {
-    let config = pod_config(name);
-    (cri_common::run_pod(c, &config).await, config)
+async fn run_pod(c: &mut Client, name: &str) -> Pod {
+    run_pod_pair(c, pod_config(name)).await
 }
 
 /// Creates and starts container `name` (sleeping) of [`IMAGE`] in `pod`.
-async fn run_container(
-    c: &mut Client,
-    pod: &(String, cri::PodSandboxConfig),
-    name: &str,
-) -> Result<String, tonic::Status> {
+async fn run_container(c: &mut Client, pod: &Pod, name: &str) -> Result<String, tonic::Status> {
     run_image(c, pod, name, IMAGE).await
 }
 
 /// Creates and starts container `name` (sleeping) of `image` in `pod`.
 async fn run_image(
     c: &mut Client,
-    pod: &(String, cri::PodSandboxConfig),
+    pod: &Pod,
     name: &str,
     image: &str,
 ) -> Result<String, tonic::Status> {
-    let config = cri::ContainerConfig {
-        metadata: Some(cri::ContainerMetadata {
-            name: name.into(),
-            attempt: 0,
-        }),
-        image: Some(cri::ImageSpec {
-            image: image.into(),
-            ..Default::default()
-        }),
-        command: vec!["sleep".into(), "600".into()],
-        ..Default::default()
-    };
-    let req = cri::CreateContainerRequest {
-        pod_sandbox_id: pod.0.clone(),
-        config: Some(config),
-        sandbox_config: Some(pod.1.clone()),
-    };
-    let id = c.create_container(req).await?.into_inner().container_id;
-    let req = cri::StartContainerRequest {
-        container_id: id.clone(),
-    };
-    c.start_container(req).await?;
-    Ok(id)
+    try_run(c, pod, container_config(name, image, &["sleep", "600"])).await
 }
 
 /// ExecSync of `cmd`: (exit code, stdout).
 async fn exec(c: &mut Client, id: &str, cmd: &[&str]) -> (i32, String) {
-    let req = cri::ExecSyncRequest {
-        container_id: id.into(),
-        cmd: cmd.iter().map(|s| s.to_string()).collect(),
-        timeout: 20,
-    };
-    let r = c.exec_sync(req).await.unwrap().into_inner();
-    (r.exit_code, String::from_utf8_lossy(&r.stdout).into_owned())
+    exec_out(c, id, cmd, 20).await
 }
 
 async fn remove(c: &mut Client, id: &str) {
-    let req = cri::StopContainerRequest {
-        container_id: id.into(),
-        timeout: 0,
-    };
-    c.stop_container(req).await.unwrap();
-    let req = cri::RemoveContainerRequest {
-        container_id: id.into(),
-    };
-    c.remove_container(req).await.unwrap();
+    stop_container(c, id, 0).await;
+    remove_container(c, id).await;
 }
 
 /// The pid of the FUSE server of the lower the container `id`'s monitor mounted (it

@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 
 use cri_common::{
     busybox_daemon, exec_sh, exited_texts, logged_pod_config, mounts_under, remove_pod,
-    run_container, run_pod, sh_config, Client, Daemon,
+    run_container, run_pod, sh_config, try_run_pod, Client, Daemon,
 };
 use proto::cri;
 use tonic::Code;
@@ -44,17 +44,6 @@ fn pod(d: &Daemon, name: &str, options: cri::NamespaceOption) -> cri::PodSandbox
     let sc = linux.security_context.get_or_insert_with(Default::default);
     sc.namespace_options = Some(options);
     config
-}
-
-async fn try_run_pod(
-    c: &mut Client,
-    config: &cri::PodSandboxConfig,
-) -> Result<String, tonic::Status> {
-    let req = cri::RunPodSandboxRequest {
-        config: Some(config.clone()),
-        runtime_handler: String::new(),
-    };
-    Ok(c.run_pod_sandbox(req).await?.into_inner().pod_sandbox_id)
 }
 
 /// Runs `script` in a container of the pod and returns its log lines once it exits.
