@@ -40,15 +40,43 @@ fn container_config(name: &str, script: &str) -> cri::ContainerConfig {
     }
 }
 
-/// A daemon, its client, a pod `name` and a started container `name` sleeping in it:
-/// (daemon, client, pod, container id); `None` (skipped) without root.
-async fn sleeping(name: &str) -> Option<(Daemon, Client, Pod, String)> {
+/// A daemon with the busybox image, its client and a pod `name`; `None` (skipped)
+/// without root.
+async fn daemon_and_pod(name: &str) -> Option<(Daemon, Client, Pod)> {
     let (d, mut c) = busybox_daemon(IMAGE).await?;
     let pod = run_pod(&mut c, &d, name).await;
+    Some((d, c, pod))
+}
+
+/// [`daemon_and_pod`] and a started container `name` sleeping in the pod:
+/// (daemon, client, pod, container id).
+async fn sleeping(name: &str) -> Option<(Daemon, Client, Pod, String)> {
+    let (d, mut c, pod) = daemon_and_pod(name).await?;
     let id = try_run(&mut c, &pod, container_config(name, "exec sleep 1000"))
         .await
         .unwrap();
     Some((d, c, pod, id))
+}
+
+/// A security context: user 1234, every capability dropped but NET_BIND_SERVICE.
+fn user_1234_bind_only() -> cri::LinuxContainerSecurityContext {
+    cri::LinuxContainerSecurityContext {
+        run_as_user: Some(cri::Int64Value { value: 1234 }),
+        capabilities: Some(cri::Capability {
+            drop_capabilities: vec!["ALL".into()],
+            add_capabilities: vec!["NET_BIND_SERVICE".into()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The Linux part of a container config holding only the security context `sc`.
+fn with_context(sc: cri::LinuxContainerSecurityContext) -> Option<cri::LinuxContainerConfig> {
+    Some(cri::LinuxContainerConfig {
+        security_context: Some(sc),
+        ..Default::default()
+    })
 }
 
 /// RemovePodSandbox of `pod` (no StopPodSandbox first); then nothing stays mounted.
@@ -59,10 +87,9 @@ async fn remove_pod_leaving_nothing(c: &mut Client, d: &Daemon, pod: &Pod) {
 
 #[tokio::test]
 async fn container_lifecycle_logs_and_what_it_sees() {
-    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
+    let Some((d, mut c, pod)) = daemon_and_pod("lc").await else {
         return;
     };
-    let pod = run_pod(&mut c, &d, "lc").await;
     let script =
         "echo $GREETING; hostname; cat /etc/resolv.conf; echo oops >&2; printf partial; exit 3";
     let id = try_create(&mut c, &pod, container_config("once", script))
@@ -171,27 +198,17 @@ async fn container_lifecycle_logs_and_what_it_sees() {
 
 #[tokio::test]
 async fn security_context_seen_from_inside() {
-    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
+    let Some((_d, mut c, pod)) = daemon_and_pod("sec").await else {
         return;
     };
-    let pod = run_pod(&mut c, &d, "sec").await;
     let mut config = container_config(
         "sec",
         "id -u; id -g; touch /x 2>/dev/null && echo rw || echo ro; grep CapEff /proc/self/status",
     );
-    config.linux = Some(cri::LinuxContainerConfig {
-        security_context: Some(cri::LinuxContainerSecurityContext {
-            run_as_user: Some(cri::Int64Value { value: 1234 }),
-            run_as_group: Some(cri::Int64Value { value: 5678 }),
-            readonly_rootfs: true,
-            capabilities: Some(cri::Capability {
-                drop_capabilities: vec!["ALL".into()],
-                add_capabilities: vec!["NET_BIND_SERVICE".into()],
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
+    config.linux = with_context(cri::LinuxContainerSecurityContext {
+        run_as_group: Some(cri::Int64Value { value: 5678 }),
+        readonly_rootfs: true,
+        ..user_1234_bind_only()
     });
     let id = try_run(&mut c, &pod, config).await.unwrap();
     let s = wait_exited(&mut c, &id).await;
@@ -216,10 +233,9 @@ async fn security_context_seen_from_inside() {
 
 #[tokio::test]
 async fn containers_survive_a_daemon_kill_and_restart() {
-    let Some((mut d, mut c)) = busybox_daemon(IMAGE).await else {
+    let Some((mut d, mut c, pod)) = daemon_and_pod("rs").await else {
         return;
     };
-    let pod = run_pod(&mut c, &d, "rs").await;
     let long = try_run(&mut c, &pod, container_config("long", "exec sleep 1000"))
         .await
         .unwrap();
@@ -256,10 +272,9 @@ async fn containers_survive_a_daemon_kill_and_restart() {
 
 #[tokio::test]
 async fn container_bad_input_gets_the_right_codes() {
-    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
+    let Some((d, mut c, pod)) = daemon_and_pod("bad").await else {
         return;
     };
-    let pod = run_pod(&mut c, &d, "bad").await;
     let mut missing = container_config("img", "true");
     missing.image = Some(cri::ImageSpec {
         image: "localhost/nope:1".into(),
@@ -424,23 +439,11 @@ async fn a_container_whose_monitor_died_is_reported_exited() {
 
 #[tokio::test]
 async fn exec_joins_the_container_as_its_process() {
-    let Some((d, mut c)) = busybox_daemon(IMAGE).await else {
+    let Some((d, mut c, pod)) = daemon_and_pod("ej").await else {
         return;
     };
-    let pod = run_pod(&mut c, &d, "ej").await;
     let mut config = container_config("ej", "exec sleep 4242");
-    config.linux = Some(cri::LinuxContainerConfig {
-        security_context: Some(cri::LinuxContainerSecurityContext {
-            run_as_user: Some(cri::Int64Value { value: 1234 }),
-            capabilities: Some(cri::Capability {
-                drop_capabilities: vec!["ALL".into()],
-                add_capabilities: vec!["NET_BIND_SERVICE".into()],
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
+    config.linux = with_context(user_1234_bind_only());
     let id = try_run(&mut c, &pod, config).await.unwrap();
     // The exec'd shell and the container's own process, seen from inside: the same
     // namespaces, cgroups, user and capabilities.
