@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::image::{self, COMPRESSORS};
 use common::manifest::Manifest;
@@ -84,29 +84,24 @@ fn compare_with_kernel(s: &Scratch, sqfs: &Path, ours: &Manifest, comp: &str) {
     ours.assert_same(&kernel, &format!("sifcri vs kernel squashfs, {comp}"));
 }
 
-#[test]
-fn gzip_tree_with_4gib_sparse_file() {
-    differential("gzip", Sparse::Huge);
+/// One `differential` test per compressor: `test_name: compressor, sparse file;`.
+macro_rules! differential_tests {
+    ($($name:ident: $comp:literal, $sparse:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                differential($comp, $sparse);
+            }
+        )*
+    };
 }
 
-#[test]
-fn xz_tree() {
-    differential("xz", Sparse::Small);
-}
-
-#[test]
-fn lzo_tree() {
-    differential("lzo", Sparse::Small);
-}
-
-#[test]
-fn lz4_tree() {
-    differential("lz4", Sparse::Small);
-}
-
-#[test]
-fn zstd_tree() {
-    differential("zstd", Sparse::Small);
+differential_tests! {
+    gzip_tree_with_4gib_sparse_file: "gzip", Sparse::Huge;
+    xz_tree: "xz", Sparse::Small;
+    lzo_tree: "lzo", Sparse::Small;
+    lz4_tree: "lz4", Sparse::Small;
+    zstd_tree: "zstd", Sparse::Small;
 }
 
 #[test]
@@ -114,21 +109,34 @@ fn every_debian_compressor_is_covered() {
     assert_eq!(COMPRESSORS, ["gzip", "xz", "lzo", "lz4", "zstd"]);
 }
 
-/// `--foreground` serves in the process itself and unmounts cleanly on SIGTERM/SIGINT.
-#[test]
-fn foreground_unmounts_on_signals() {
+/// Scratch space with a one-file lz4 image (`f` holding "x") and whom to mount it as:
+/// root, then the test user where there is one; `None` (skipped) without root.
+fn one_file_image() -> Option<(Scratch, PathBuf, Vec<Who>)> {
     if !require_root() {
-        return;
+        return None;
     }
     let s = Scratch::new();
     let tree = s.mkdir("tree", Who::Root);
     std::fs::write(tree.join("f"), "x").unwrap();
     let sqfs = image::squashfs(&tree, &s.path().join("image.sqfs"), "lz4");
-    let mut cases = vec![(Who::Root, nix::sys::signal::Signal::SIGTERM)];
+    let mut who = vec![Who::Root];
     if require_user() {
-        cases.push((Who::User, nix::sys::signal::Signal::SIGINT));
+        who.push(Who::User);
     }
-    for (who, signal) in cases {
+    Some((s, sqfs, who))
+}
+
+/// `--foreground` serves in the process itself and unmounts cleanly on SIGTERM/SIGINT.
+#[test]
+fn foreground_unmounts_on_signals() {
+    let Some((s, sqfs, who)) = one_file_image() else {
+        return;
+    };
+    let signals = [
+        nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGINT,
+    ];
+    for (who, signal) in who.into_iter().zip(signals) {
         let mnt = s.mkdir(&format!("fg-{who:?}"), who);
         let (img, dir) = (sqfs.to_string_lossy(), mnt.to_string_lossy());
         let mut child = s
@@ -160,17 +168,9 @@ fn foreground_unmounts_on_signals() {
 /// and /dev/fuse's.
 #[test]
 fn background_server_holds_nothing_of_the_caller() {
-    if !require_root() {
+    let Some((s, sqfs, who)) = one_file_image() else {
         return;
-    }
-    let s = Scratch::new();
-    let tree = s.mkdir("tree", Who::Root);
-    std::fs::write(tree.join("f"), "x").unwrap();
-    let sqfs = image::squashfs(&tree, &s.path().join("image.sqfs"), "lz4");
-    let mut who = vec![Who::Root];
-    if require_user() {
-        who.push(Who::User);
-    }
+    };
     for who in who {
         let mnt = s.mkdir(&format!("bg-{who:?}"), who);
         image::mount(&s, &s.runner(who), &sqfs, &mnt);
