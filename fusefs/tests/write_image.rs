@@ -354,16 +354,22 @@ fn big_directory_is_indexed_and_found() {
     );
 }
 
+/// `write_image` of `tree` with file data `data` and default options into memory.
+fn write_to_memory(tree: &Tree, data: &[u8]) -> Result<(), fusefs::write::WriteError> {
+    write_image(
+        tree,
+        data,
+        &mut std::io::Cursor::new(Vec::new()),
+        &Options::default(),
+    )
+    .map(|_| ())
+}
+
 #[test]
 fn inconsistent_trees_are_refused() {
     let mut tree = Tree::new();
     tree.insert(b"a/b".to_vec(), entry(EntryKind::Fifo));
-    let err = write_image(
-        &tree,
-        &[][..],
-        &mut std::io::Cursor::new(Vec::new()),
-        &Options::default(),
-    );
+    let err = write_to_memory(&tree, &[][..]);
     assert!(
         matches!(err, Err(fusefs::write::WriteError::Orphan { .. })),
         "{err:?}"
@@ -371,22 +377,10 @@ fn inconsistent_trees_are_refused() {
     let mut tree = Tree::new();
     tree.insert(b"f".to_vec(), entry(EntryKind::Fifo));
     tree.insert(b"f/x".to_vec(), entry(EntryKind::Fifo));
-    assert!(write_image(
-        &tree,
-        &[][..],
-        &mut std::io::Cursor::new(Vec::new()),
-        &Options::default()
-    )
-    .is_err());
+    assert!(write_to_memory(&tree, &[][..]).is_err());
     let mut tree = Tree::new();
     tree.insert("n".repeat(257).into_bytes(), entry(EntryKind::Fifo));
-    assert!(write_image(
-        &tree,
-        &[][..],
-        &mut std::io::Cursor::new(Vec::new()),
-        &Options::default()
-    )
-    .is_err());
+    assert!(write_to_memory(&tree, &[][..]).is_err());
     let mut tree = Tree::new();
     tree.insert(
         b"short".to_vec(),
@@ -396,11 +390,5 @@ fn inconsistent_trees_are_refused() {
             len: 10,
         })),
     );
-    assert!(write_image(
-        &tree,
-        &b"abc"[..],
-        &mut std::io::Cursor::new(Vec::new()),
-        &Options::default()
-    )
-    .is_err());
+    assert!(write_to_memory(&tree, &b"abc"[..]).is_err());
 }
