@@ -4,10 +4,23 @@
 mod oci_common;
 
 use oci_common::{config, modes, Env, Mode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `out` is a failure whose stderr names `want`.
+fn assert_refused(mode: Mode, out: &std::process::Output, want: &str) {
+    assert!(!out.status.success(), "{mode:?}: accepted, wanted {want:?}");
+    let err = stderr(out);
+    assert!(err.contains(want), "{mode:?}: {err}");
+}
+
+/// Creating `id` from `cfg` in `env` is refused, naming `want`.
+fn create_refused(env: &Env, mode: Mode, cfg: &Value, id: &str, want: &str) {
+    env.write_config(cfg);
+    assert_refused(mode, &env.create(id), want);
 }
 
 #[test]
@@ -16,29 +29,15 @@ fn invalid_config_names_the_field() {
         let env = Env::new(mode);
         let mut cfg = config("true");
         cfg["process"]["args"] = json!("not-a-list");
-        env.write_config(&cfg);
-        let out = env.create("bad");
-        assert!(!out.status.success());
-        assert!(
-            stderr(&out).contains("process.args"),
-            "{mode:?}: {}",
-            stderr(&out)
-        );
+        create_refused(&env, mode, &cfg, "bad", "process.args");
         assert!(env.state_entries().is_empty());
 
         let mut cfg = config("true");
         cfg["process"]["cwd"] = json!("relative");
-        env.write_config(&cfg);
-        let out = env.create("bad");
-        assert!(stderr(&out).contains("process.cwd"), "{}", stderr(&out));
+        create_refused(&env, mode, &cfg, "bad", "process.cwd");
 
         std::fs::write(env.bundle().join("config.json"), "{ not json").unwrap();
-        let out = env.create("bad");
-        assert!(
-            stderr(&out).contains("invalid config.json"),
-            "{}",
-            stderr(&out)
-        );
+        assert_refused(mode, &env.create("bad"), "invalid config.json");
         assert!(env.state_entries().is_empty());
     }
 }
@@ -49,25 +48,11 @@ fn missing_rootfs_and_missing_program() {
         let env = Env::new(mode);
         let mut cfg = config("true");
         cfg["root"]["path"] = json!("no-such-rootfs");
-        env.write_config(&cfg);
-        let out = env.create("noroot");
-        assert!(!out.status.success());
-        assert!(
-            stderr(&out).contains("root.path"),
-            "{mode:?}: {}",
-            stderr(&out)
-        );
+        create_refused(&env, mode, &cfg, "noroot", "root.path");
 
         let mut cfg = config("true");
         cfg["process"]["args"] = json!(["/bin/no-such-program"]);
-        env.write_config(&cfg);
-        let out = env.create("noprog");
-        assert!(!out.status.success());
-        assert!(
-            stderr(&out).contains("no-such-program"),
-            "{mode:?}: {}",
-            stderr(&out)
-        );
+        create_refused(&env, mode, &cfg, "noprog", "no-such-program");
         assert!(
             env.state_entries().is_empty(),
             "{mode:?}: a failed create left state"
@@ -81,13 +66,7 @@ fn duplicate_id_unknown_signal_and_missing_container() {
         let env = Env::new(mode);
         env.write_config(&config("exec sleep 1000"));
         env.create_ok("dup");
-        let out = env.create("dup");
-        assert!(!out.status.success());
-        assert!(
-            stderr(&out).contains("already exists"),
-            "{mode:?}: {}",
-            stderr(&out)
-        );
+        assert_refused(mode, &env.create("dup"), "already exists");
         assert_eq!(
             env.status("dup"),
             "created",
@@ -95,21 +74,14 @@ fn duplicate_id_unknown_signal_and_missing_container() {
         );
 
         let out = env.oci(&["kill", "dup", "SIGNOPE"]);
-        assert!(!out.status.success());
-        assert!(stderr(&out).contains("unknown signal"), "{}", stderr(&out));
+        assert_refused(mode, &out, "unknown signal");
 
-        let out = env.oci(&["start", "nope"]);
-        assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+        assert_refused(mode, &env.oci(&["start", "nope"]), "does not exist");
         let out = env.oci(&["state", "../escape"]);
-        assert!(
-            stderr(&out).contains("invalid container id"),
-            "{}",
-            stderr(&out)
-        );
+        assert_refused(mode, &out, "invalid container id");
 
         env.ok(&["start", "dup"]);
-        let out = env.oci(&["start", "dup"]);
-        assert!(stderr(&out).contains("running"), "{}", stderr(&out));
+        assert_refused(mode, &env.oci(&["start", "dup"]), "running");
         env.ok(&["delete", "--force", "dup"]);
         assert!(env.state_entries().is_empty());
     }
@@ -125,13 +97,7 @@ fn host_without_apparmor_refuses_a_profile() {
         let env = Env::new(mode);
         let mut cfg = config("true");
         cfg["process"]["apparmorProfile"] = json!("docker-default");
-        env.write_config(&cfg);
-        let out = env.create("aa");
-        assert!(
-            stderr(&out).contains("process.apparmorProfile"),
-            "{}",
-            stderr(&out)
-        );
+        create_refused(&env, mode, &cfg, "aa", "process.apparmorProfile");
         assert!(env.state_entries().is_empty());
     }
 }
