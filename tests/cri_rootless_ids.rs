@@ -7,15 +7,11 @@
 mod image_common;
 mod rootless_common;
 
-use std::time::Duration;
-
 use image_common::layers::Layer;
 use image_common::registry::{client, push_image, Registry};
 use proto::cri;
-use rootless_common::{busybox_image, pod_config, require_user, UserDaemon};
+use rootless_common::{busybox_image, pod_config, require_user, wait_exited, Client, UserDaemon};
 use sifcri::image::registry::Auth;
-
-type Client = cri::runtime_service_client::RuntimeServiceClient<tonic::transport::Channel>;
 
 /// Whether the test user has a subordinate range (setup.sh gives it one); without one
 /// only root can be mapped, and the daemon says so.
@@ -65,22 +61,6 @@ async fn run_once(
             (f.len() == 4 && f[1] == "stdout").then(|| format!("{}\n", f[3]))
         })
         .collect()
-}
-
-async fn wait_exited(c: &mut Client, id: &str) {
-    for _ in 0..200 {
-        let req = cri::ContainerStatusRequest {
-            container_id: id.into(),
-            verbose: false,
-        };
-        let status = c.container_status(req).await.unwrap().into_inner();
-        let state = status.status.map_or(0, |s| s.state);
-        if state == cri::ContainerState::ContainerExited as i32 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("container {id} did not exit");
 }
 
 fn as_user(uid: i64, gid: i64, groups: Vec<i64>) -> cri::LinuxContainerSecurityContext {
