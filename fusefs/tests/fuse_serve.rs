@@ -10,7 +10,7 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use common::serve::{serve_with, Mounted};
+use common::serve::{gzip_image, serve_with, Mounted};
 use fusefs::CacheConfig;
 
 #[allow(unsafe_code)]
@@ -302,15 +302,11 @@ fn damaged_data_is_eio() {
         return;
     }
     let dir = common::tempdir();
-    let src = dir.path().join("src");
-    fs::create_dir_all(&src).expect("mkdir");
     let text: Vec<u8> = (0..300_000u32)
         .flat_map(|i| format!("line {i}\n").into_bytes())
         .collect();
-    fs::write(src.join("text"), &text).expect("write");
-    fs::write(src.join("small"), b"a small file in a fragment").expect("write");
-    let img = dir.path().join("img.sqfs");
-    common::mksquashfs(&src, &img, &["-comp", "gzip"]);
+    let small: &[u8] = b"a small file in a fragment";
+    let img = gzip_image(dir.path(), &[("text", &text), ("small", small)]);
     let mut bytes = fs::read(&img).expect("read image");
     let inode_table = u64::from_le_bytes(bytes[64..72].try_into().expect("8 bytes")) as usize;
     for b in &mut bytes[96..inode_table] {

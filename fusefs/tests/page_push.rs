@@ -10,7 +10,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::serve::{serve_with, Mounted};
+use common::serve::{gzip_image, serve_with, Mounted};
 use fusefs::CacheConfig;
 
 const BLOCK: u64 = 128 * 1024;
@@ -50,15 +50,11 @@ fn partial_reads_push_whole_blocks() {
         return;
     }
     let dir = common::tempdir();
-    let src = dir.path().join("src");
-    fs::create_dir_all(&src).expect("mkdir");
     let mut rng = fastrand::Rng::with_seed(5);
     let data: Vec<u8> = (0..8 * BLOCK)
         .map(|i| (i / 7) as u8 ^ rng.u8(..4))
         .collect();
-    fs::write(src.join("file"), &data).expect("write");
-    let img = dir.path().join("img.sqfs");
-    common::mksquashfs(&src, &img, &["-comp", "gzip"]);
+    let img = gzip_image(dir.path(), &[("file", &data)]);
     let mounted = serve(&img, &dir.path().join("mnt"));
     let path = mounted.mnt.join("file");
     let f = fs::File::open(&path).expect("open");

@@ -10,7 +10,7 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use common::serve::{serve_with, Mounted};
+use common::serve::{gzip_image, serve_with, Mounted};
 use fusefs::CacheConfig;
 
 const BLOCK: usize = 128 * 1024;
@@ -36,14 +36,10 @@ fn warm_reread_needs_no_request() {
         return;
     }
     let dir = common::tempdir();
-    let src = dir.path().join("src");
-    fs::create_dir_all(&src).expect("mkdir");
     let mut rng = fastrand::Rng::with_seed(9);
     let data: Vec<u8> = (0..16 * BLOCK + 1000).map(|_| rng.u8(..)).collect();
-    fs::write(src.join("read"), &data).expect("write");
-    fs::write(src.join("unread"), &data[..2 * BLOCK]).expect("write");
-    let img = dir.path().join("img.sqfs");
-    common::mksquashfs(&src, &img, &["-comp", "gzip"]);
+    let files: [(&str, &[u8]); 2] = [("read", &data), ("unread", &data[..2 * BLOCK])];
+    let img = gzip_image(dir.path(), &files);
     let mounted = serve(&img, &dir.path().join("mnt"));
     let (warm, cold) = (mounted.mnt.join("read"), mounted.mnt.join("unread"));
 

@@ -1,5 +1,6 @@
 //! A squashfs image served by `SquashFuse` on a real FUSE mount (`mount_direct`, as
-//! root), with a Drop guard that unmounts it and joins the server's thread.
+//! root), with a Drop guard that unmounts it and joins the server's thread; and a gzip
+//! image of a few given files to serve.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -40,4 +41,17 @@ pub fn serve_with(
         mnt: mnt.to_path_buf(),
         thread: Some(std::thread::spawn(move || server.run())),
     }
+}
+
+/// A gzip image `dir/img.sqfs` of a tree `dir/src` holding `files` (name, content);
+/// the image's path.
+pub fn gzip_image(dir: &Path, files: &[(&str, &[u8])]) -> PathBuf {
+    let src = dir.join("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    for (name, content) in files {
+        fs::write(src.join(name), content).expect("write");
+    }
+    let img = dir.join("img.sqfs");
+    super::mksquashfs(&src, &img, &["-comp", "gzip"]);
+    img
 }
