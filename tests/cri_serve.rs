@@ -168,3 +168,21 @@ fn a_second_daemon_on_the_same_socket_is_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("another daemon"));
 }
+
+#[tokio::test]
+async fn a_client_that_stopped_answering_does_not_hold_up_sigterm() {
+    if !require_root() {
+        return;
+    }
+    let mut d = Daemon::start();
+    let mut c = d.client().await;
+    c.version(cri::VersionRequest::default()).await.unwrap();
+    // The connection stays open and, while this single-threaded test blocks below,
+    // nobody answers on it (HTTP/2's graceful close waits for the client's PING
+    // acknowledgement). The daemon must still stop on its own: Daemon::terminate kills
+    // it after 10 s, which is not a success.
+    let status = d.terminate().unwrap();
+    assert!(status.success(), "{status}: {}", d.log());
+    assert!(!d.socket().exists(), "socket left behind");
+    drop(c);
+}

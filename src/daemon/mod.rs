@@ -2,11 +2,13 @@
 //! server with the CRI services, readiness and graceful shutdown.
 //!
 //! Input: a validated [`Config`]. Output: CRI v1 served on `config.socket` until
-//! SIGTERM or SIGINT; then in-flight calls finish, the socket is removed and the
-//! function returns. Containers are not touched by a shutdown: they belong to their
+//! SIGTERM or SIGINT; then the calls in flight finish (at most [`SHUTDOWN_GRACE`];
+//! connections without a call are not waited for: [`inflight`]), the socket is removed
+//! and the function returns. Containers are not touched by a shutdown: they belong to their
 //! shims (see DESIGN.md).
 
 mod authority;
+mod inflight;
 mod listener;
 mod notify;
 pub mod userns;
@@ -18,6 +20,9 @@ use proto::cri::runtime_service_server::RuntimeServiceServer;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::config::Config;
+
+/// How long a shutdown waits for the calls in flight.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What can stop the daemon from serving.
 #[derive(Debug, thiserror::Error)]
@@ -77,11 +82,32 @@ async fn run(config: Config) -> Result<(), Error> {
     let listener = listener::bind(&config.socket, config.socket_mode)?;
     tracing::info!(socket = %config.socket.display(), "serving CRI");
     notify::notify("READY=1");
-    let result = tonic::transport::Server::builder()
+    let inflight = inflight::InFlight::default();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serve = tonic::transport::Server::builder()
+        .layer(inflight.clone())
         .add_service(RuntimeServiceServer::new(runtime))
         .add_service(ImageServiceServer::new(images))
-        .serve_with_incoming_shutdown(listener::incoming(listener), shutdown())
-        .await;
+        .serve_with_incoming_shutdown(listener::incoming(listener), async {
+            let _ = stopped.await;
+        });
+    tokio::pin!(serve);
+    let result = tokio::select! {
+        r = &mut serve => r,
+        () = shutdown() => {
+            let _ = stop.send(());
+            // The calls being answered finish; idle connections are not waited for.
+            tokio::select! {
+                r = &mut serve => r,
+                done = inflight.drained(SHUTDOWN_GRACE) => {
+                    if !done {
+                        tracing::warn!(calls = inflight.count(), "calls still in flight after {SHUTDOWN_GRACE:?}: stopping");
+                    }
+                    Ok(())
+                }
+            }
+        }
+    };
     notify::notify("STOPPING=1");
     // Lingering image mounts are a cache: none outlives the daemon unused.
     match lowers.sweep(std::time::Duration::ZERO) {

@@ -93,7 +93,13 @@ impl ContainerRecord {
 
     /// The CRI state.
     pub fn state(&self) -> cri::ContainerState {
-        if self.exit().is_some() {
+        self.state_given(self.exit().as_ref())
+    }
+
+    /// The CRI state given the exit record already read: a status is built from one
+    /// look at the record (two looks could disagree: exited, but with no exit code).
+    fn state_given(&self, exit: Option<&ExitRecord>) -> cri::ContainerState {
+        if exit.is_some() {
             cri::ContainerState::ContainerExited
         } else if self.started_at > 0 {
             cri::ContainerState::ContainerRunning
@@ -136,7 +142,7 @@ impl ContainerRecord {
         cri::ContainerStatus {
             id: self.id.clone(),
             metadata: self.config.metadata.clone(),
-            state: self.state() as i32,
+            state: self.state_given(exit.as_ref()) as i32,
             created_at: self.created_at,
             started_at: self.started_at,
             finished_at,
