@@ -3,7 +3,7 @@
 //!
 //! Input: a validated [`Config`]. Output: CRI v1 served on `config.socket` until
 //! SIGTERM or SIGINT; then the calls in flight finish (at most [`SHUTDOWN_GRACE`];
-//! connections without a call are not waited for: [`inflight`]), the socket is removed
+//! connections without a call are not waited for: `inflight`), the socket is removed
 //! and the function returns. Containers are not touched by a shutdown: they belong to their
 //! shims (see DESIGN.md).
 

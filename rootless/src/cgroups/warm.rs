@@ -26,7 +26,7 @@ const PERIOD: Duration = Duration::from_millis(4);
 /// The longest a [`WarmUp`] goes on, whatever its owner does.
 const MAX: Duration = Duration::from_secs(2);
 
-/// Keeps the cgroup lock ready for a move while it lives (at most [`MAX`]).
+/// Keeps the cgroup lock ready for a move while it lives (at most 2 s).
 #[derive(Debug)]
 pub struct WarmUp {
     done: Arc<AtomicBool>,
