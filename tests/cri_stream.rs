@@ -6,6 +6,7 @@
 //! terminal container's attach, bad requests, and a client vanishing mid-exec.
 
 mod cri_common;
+mod exec_checks;
 mod streaming_client;
 
 use std::time::{Duration, Instant};
@@ -185,24 +186,7 @@ async fn exec_through_the_daemon() {
     assert_eq!(exit_code(&o), "3");
 
     // A terminal: the resize is seen by stty, typed input echoed.
-    let script = "read x; busybox stty size; echo got:$x; exit 4";
-    let url = exec_url(&mut c, exec_req(&id, &["sh", "-c", script], true, true)).await;
-    let o = tokio::task::spawn_blocking(move || {
-        let (tcp, hs) = upgrade(&url, &[V4]);
-        assert_eq!(hs.status, 101);
-        let mut s = streaming_client::Client::new(tcp);
-        let ids = open_streams(&mut s, &["error", "stdin", "stdout", "resize"]);
-        s.send(ids[3].1, br#"{"Width":101,"Height":37}"#, false);
-        std::thread::sleep(Duration::from_millis(500));
-        s.send(ids[1].1, b"typed\n", false);
-        collect(&mut s, &ids)
-    })
-    .await
-    .unwrap();
-    let out = o.stdout();
-    assert!(out.contains("37 101"), "stty size: {out:?}");
-    assert!(out.contains("got:typed"), "{out:?}");
-    assert_eq!(exit_code(&o), "4");
+    exec_checks::terminal(&mut c, &id).await;
 
     // A client that vanishes mid-exec leaves no process behind.
     let req = exec_req(

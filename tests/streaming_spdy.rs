@@ -8,7 +8,7 @@ mod streaming_client;
 use std::time::Duration;
 
 use sifcri::streaming::ExecRequest;
-use streaming_client::harness::{assert_fds_back_to, open_fds, Harness};
+use streaming_client::harness::{assert_fds_back_to, flood_then_hang_up, open_fds, Harness};
 use streaming_client::{collect, open_streams, upgrade, Client};
 
 const V4: &str = "v4.channel.k8s.io";
@@ -228,21 +228,10 @@ fn a_client_that_hangs_up_while_its_command_is_quiet_stops_it() {
     assert_eq!(hs.status, 101);
     let mut c = Client::new(tcp);
     let ids = open_streams(&mut c, &["error", "stdin", "stdout", "stderr"]);
-    let mut flood = c.tcp.try_clone().unwrap();
     let mut frame = ids[1].1.to_be_bytes().to_vec();
     frame.extend_from_slice(&[0, 0, 0x80, 0]); // no flags, 32 KiB
     frame.resize(frame.len() + 32 * 1024, b'y');
-    // Up to 16 MiB of stdin: more than the pipe, the queues and the socket hold.
-    let writer = std::thread::spawn(move || {
-        for _ in 0..512 {
-            if std::io::Write::write_all(&mut flood, &frame).is_err() {
-                return;
-            }
-        }
-    });
-    std::thread::sleep(Duration::from_secs(2));
-    let _ = c.tcp.shutdown(std::net::Shutdown::Both);
-    let _ = writer.join();
+    flood_then_hang_up(&c.tcp, frame);
     drop(c);
     h.assert_no_process_left();
 }

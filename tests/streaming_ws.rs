@@ -8,7 +8,7 @@ mod streaming_client;
 
 use std::time::Duration;
 
-use streaming_client::harness::{assert_fds_back_to, open_fds, Harness};
+use streaming_client::harness::{assert_fds_back_to, flood_then_hang_up, open_fds, Harness};
 use streaming_client::ws::{ws_collect, ws_connect, WsIn};
 
 const V4: &str = "v4.channel.k8s.io";
@@ -203,22 +203,12 @@ fn a_client_that_hangs_up_while_its_command_is_quiet_stops_it() {
     let h = Harness::new(Duration::from_secs(30));
     let (c, hs) = ws_connect(&h.exec("exec sleep 30", false, true), &[V5]);
     assert_eq!(hs.status, 101);
-    let mut flood = c.tcp.try_clone().unwrap();
     // One masked binary frame of 32 KiB on channel 0 (stdin); a zero mask keeps it simple.
     let mut frame = vec![0x82, 0x80 | 127];
     frame.extend_from_slice(&(32 * 1024u64 + 1).to_be_bytes());
     frame.extend_from_slice(&[0, 0, 0, 0, 0]);
     frame.resize(frame.len() + 32 * 1024, b'y');
-    let writer = std::thread::spawn(move || {
-        for _ in 0..512 {
-            if std::io::Write::write_all(&mut flood, &frame).is_err() {
-                return;
-            }
-        }
-    });
-    std::thread::sleep(Duration::from_secs(2));
-    let _ = c.tcp.shutdown(std::net::Shutdown::Both);
-    let _ = writer.join();
+    flood_then_hang_up(&c.tcp, frame);
     drop(c);
     h.assert_no_process_left();
 }

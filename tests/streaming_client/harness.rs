@@ -100,3 +100,21 @@ impl Drop for Harness {
         self.runtime.containers.lock().unwrap().clear();
     }
 }
+
+/// Writes `frame` (stdin for the command, in the protocol's framing) 512 times on a
+/// clone of `tcp` from a thread — more than the pipe, the queues and the socket hold, so
+/// the session's reader stalls handing stdin to a command that does not read it — then
+/// after 2 s hangs up the connection as a vanished client would.
+pub fn flood_then_hang_up(tcp: &std::net::TcpStream, frame: Vec<u8>) {
+    let mut flood = tcp.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        for _ in 0..512 {
+            if std::io::Write::write_all(&mut flood, &frame).is_err() {
+                return;
+            }
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let _ = tcp.shutdown(std::net::Shutdown::Both);
+    let _ = writer.join();
+}
