@@ -26,7 +26,7 @@ async fn exec_through_the_monitor() {
     let id = cri_common::run_container(&mut c, &pod_id, &pod, config).await;
 
     exec_checks::exit_codes(&mut c, &id).await;
-    exec_checks::timeout_kills_the_tree(&mut c, &id).await;
+    exec_checks::timeout_kills_the_tree(&mut c, &id, 4402).await;
     exec_checks::terminal(&mut c, &id).await;
     exec_checks::vanishing_client(&mut c, &id, false, 4401).await;
     exec_checks::vanishing_client(&mut c, &id, true, 4404).await;

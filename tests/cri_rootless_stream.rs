@@ -63,7 +63,7 @@ async fn exec_through_the_monitor_of_a_user_daemon() {
     let config = rootless_common::container_config("box", IMAGE, &["sleep", "3600"]);
     let id = rootless_common::run_container(&mut c, &pod_id, &pod, config).await;
     exec_checks::exit_codes(&mut c, &id).await;
-    exec_checks::timeout_kills_the_tree(&mut c, &id).await;
+    exec_checks::timeout_kills_the_tree(&mut c, &id, 4414).await;
     exec_checks::terminal(&mut c, &id).await;
     exec_checks::vanishing_client(&mut c, &id, false, 4411).await;
     exec_checks::vanishing_client(&mut c, &id, true, 4412).await;

@@ -42,20 +42,18 @@ pub async fn exit_codes(c: &mut Client, id: &str) {
 }
 
 /// An ExecSync that runs past its timeout fails with DeadlineExceeded, and no process
-/// of its tree is left when the answer comes.
-pub async fn timeout_kills_the_tree(c: &mut Client, id: &str) {
+/// of its tree is left when the answer comes. `tag` makes its sleeps' command lines
+/// this caller's own (tests run side by side and look for them host-wide).
+pub async fn timeout_kills_the_tree(c: &mut Client, id: &str, tag: u32) {
+    let (a, b) = (format!("sleep {tag}"), format!("sleep {}", tag + 1));
     let req = cri::ExecSyncRequest {
         container_id: id.into(),
-        cmd: vec![
-            "sh".into(),
-            "-c".into(),
-            "sleep 4402 & sleep 4403; wait".into(),
-        ],
+        cmd: vec!["sh".into(), "-c".into(), format!("{a} & {b}; wait")],
         timeout: 1,
     };
     let e = c.exec_sync(req).await.expect_err("a timeout");
     assert_eq!(e.code(), tonic::Code::DeadlineExceeded, "{e}");
-    let left = [pids_running("sleep 4402"), pids_running("sleep 4403")].concat();
+    let left = [pids_running(&a), pids_running(&b)].concat();
     assert!(left.is_empty(), "left after the timeout: {left:?}");
 }
 
