@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use cri_common::{
     busybox_daemon, container_config, container_stats, container_status, exec_out, pod_config,
-    remove_pod, run_pod_pair, try_run, Client, Pod,
+    remove_pod, run_pod_pair, start_container, try_create, try_run, Client, Pod,
 };
 use proto::cri;
 
@@ -155,6 +155,27 @@ async fn limits_written_updated_reported_and_removed() {
     };
     let err = c.update_container_resources(bad).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::NotFound);
+
+    // Updated while created, before any cgroup exists: the start applies the update.
+    let config = cri::ContainerConfig {
+        linux: Some(cri::LinuxContainerConfig {
+            resources: Some(limits()),
+            ..Default::default()
+        }),
+        ..container_config("later", IMAGE, &["sleep", "60"])
+    };
+    let later = try_create(&mut c, &pod, config).await.unwrap();
+    let mut newer = limits();
+    newer.memory_limit_in_bytes = 80 << 20;
+    let req = cri::UpdateContainerResourcesRequest {
+        container_id: later.clone(),
+        linux: Some(newer),
+        ..Default::default()
+    };
+    c.update_container_resources(req).await.unwrap();
+    start_container(&mut c, &later).await;
+    let later_path = format!("/sifcri/{}/{later}", pod.0);
+    assert_eq!(memory_limit(&later_path), (80u64 << 20).to_string());
 
     remove_pod(&mut c, &pod.0).await;
     let pod_dir = cg_dir("memory", &format!("/sifcri/{}", pod.0));

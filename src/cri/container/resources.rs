@@ -62,16 +62,36 @@ impl Containers {
             )));
         }
         let oci = cgroup::oci_resources(&resources)?;
-        let rc = rootless::Container::load(&self.runtime_root, id)
-            .map_err(|e| Error::FailedPrecondition(format!("container {id}: {e}")))?;
-        rc.update(&oci)
-            .map_err(|e| Error::FailedPrecondition(format!("update container {id}: {e}")))?;
+        if c.never_started() {
+            // No cgroup yet: the bundle's spec carries the limits to the start.
+            update_bundle(&c.dir.join("bundle/config.json"), &resources)?;
+        } else {
+            let rc = rootless::Container::load(&self.runtime_root, id)
+                .map_err(|e| Error::FailedPrecondition(format!("container {id}: {e}")))?;
+            rc.update(&oci)
+                .map_err(|e| Error::FailedPrecondition(format!("update container {id}: {e}")))?;
+        }
         c.config
             .linux
             .get_or_insert_with(Default::default)
             .resources = Some(resources);
         self.save(&c)
     }
+}
+
+/// Writes `resources` into the spec of a container not started yet.
+fn update_bundle(
+    spec_path: &std::path::Path,
+    r: &cri::LinuxContainerResources,
+) -> Result<(), Error> {
+    let text = std::fs::read(spec_path)
+        .map_err(|e| Error::Internal(format!("read {}: {e}", spec_path.display())))?;
+    let mut spec: Value = serde_json::from_slice(&text)
+        .map_err(|e| Error::Internal(format!("parse {}: {e}", spec_path.display())))?;
+    spec["linux"]["resources"] = cgroup::resources_json(r);
+    spec["process"]["oomScoreAdj"] = json!(clamp_oom_score_adj(r.oom_score_adj));
+    crate::state::save_volatile(spec_path, &spec)?;
+    Ok(())
 }
 
 #[cfg(test)]
