@@ -12,6 +12,7 @@ mod streaming_client;
 use std::time::{Duration, Instant};
 
 use cri_common::{busybox_image, pod_config, require_root, Client, Daemon};
+use exec_checks::{exit_code, pids_running};
 use proto::cri;
 use streaming_client::{collect, open_port_pair, open_streams, upgrade, In, Outcome};
 use tonic::Code;
@@ -98,33 +99,6 @@ async fn run_blocking(
     })
     .await
     .unwrap()
-}
-
-fn exit_code(o: &Outcome) -> String {
-    let st = o.error_json();
-    if st["status"] == "Success" {
-        return "0".into();
-    }
-    st["details"]["causes"][0]["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no exit code in {st}"))
-        .to_string()
-}
-
-/// Pids whose command line contains `needle`.
-fn pids_running(needle: &str) -> Vec<i32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if text.contains(needle) {
-            out.push(pid);
-        }
-    }
-    out
 }
 
 /// Reads frames until `stdout` holds `want`, or 20 s pass.
