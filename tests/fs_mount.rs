@@ -206,3 +206,38 @@ fn background_server_holds_nothing_of_the_caller() {
     }
     s.assert_clean();
 }
+
+/// `isatty()` on a served file (a `TCGETS` ioctl, which the kernel forwards to the server
+/// every time) says "not a terminal" (ENOTTY) and leaves nothing in the server's log:
+/// a python start-up asks 132 times.
+#[test]
+fn terminal_ioctls_are_answered_quietly() {
+    let Some((s, sqfs, _)) = one_file_image() else {
+        return;
+    };
+    let mnt = s.mkdir("tty", Who::Root);
+    let child = std::process::Command::new(s.bin())
+        .args(["mount", "--foreground"])
+        .args([&sqfs, &mnt])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while mountinfo(&mnt).is_none() {
+        assert!(std::time::Instant::now() < deadline, "never mounted");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let file = std::fs::File::open(mnt.join("f")).unwrap();
+    for _ in 0..3 {
+        let err = nix::sys::termios::tcgetattr(&file).unwrap_err();
+        assert_eq!(err, nix::errno::Errno::ENOTTY);
+    }
+    drop(file);
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", out.status);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.trim().is_empty(), "the server logged: {log}");
+    s.assert_clean();
+}
