@@ -4,13 +4,19 @@
 //! blocks share that cache); a [`FileBlock`] hands out the bytes without copying.
 
 use std::ops::{Deref, Range};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::error::{Error, Result};
 use super::inode::{Data, FileLayout, Inode};
 use super::Inner;
 
-static ZEROS: [u8; 1 << 20] = [0; 1 << 20];
+/// The bytes of a sparse block: allocated on first use (a zeroed allocation reads as
+/// the kernel's zero page), not a 1 MiB constant in the binary, which every start of
+/// it would read from disk.
+fn zeros() -> &'static [u8] {
+    static ZEROS: OnceLock<Box<[u8]>> = OnceLock::new();
+    ZEROS.get_or_init(|| vec![0; 1 << 20].into_boxed_slice())
+}
 const UNCOMPRESSED: u32 = 1 << 24;
 
 /// The bytes of one block of a file (or of its tail), shared with the cache.
@@ -25,7 +31,7 @@ impl Deref for FileBlock {
     fn deref(&self) -> &[u8] {
         match &self.block {
             Some(b) => b.get(self.range.clone()).unwrap_or_default(),
-            None => ZEROS.get(self.range.clone()).unwrap_or_default(),
+            None => zeros().get(self.range.clone()).unwrap_or_default(),
         }
     }
 }
