@@ -43,7 +43,7 @@ for p in docker-registry skopeo umoci busybox-static gcc libc6-dev containerd ru
 done
 [ ${#need[@]} = 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
 if [ -z "${SIFCRI:-}" ]; then
-  cargo build --release --locked -p sifcri --bin sifcri
+  cargo build --release --locked -p sifcri --bin sifcri --bin sifcri-runtime
   SIFCRI=${CARGO_TARGET_DIR:-$PWD/target}/release/sifcri
 fi
 
@@ -56,6 +56,7 @@ USOCK=$W/user/run/sifcri.sock
 spid= upid=
 mkdir "$W/bin"
 install -m 755 "$SIFCRI" "$W/bin/sifcri"
+install -m 755 "$(dirname "$SIFCRI")/sifcri-runtime" "$W/bin/sifcri-runtime"
 S=$W/bin/sifcri
 . bench/lib.sh
 

@@ -19,6 +19,6 @@ cd "$(dirname "$0")/.."
 command -v squashfuse_ll >/dev/null || { echo "bench: install squashfuse" >&2; exit 1; }
 command -v debootstrap >/dev/null || apt-get install -y -q --no-install-recommends debootstrap
 
-cargo build --release --locked --bin sifcri
+cargo build --release --locked --bin sifcri --bin sifcri-runtime
 target=${CARGO_TARGET_DIR:-$PWD/target}
 exec python3 bench/fs.py --sifcri "$target/release/sifcri" "$@"

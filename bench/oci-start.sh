@@ -32,11 +32,16 @@ W=$(mktemp -d /tmp/sifcri-ocibench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 chmod 755 "$W"
 install -m 755 "$SIFCRI" "$W/sifcri"
+install -m 755 "$(dirname "$SIFCRI")/sifcri-runtime" "$W/sifcri-runtime"
 install -m 755 bench/oci_start.py "$W/oci_start.py"
 BASE=""
 if [ -n "${SIFCRI_BASE:-}" ]; then
-  install -m 755 "$SIFCRI_BASE" "$W/sifcri-base"
-  BASE="sifcri-base=$W/sifcri-base,oci"
+  # its own directory: a build with the small `sifcri` finds its sifcri-runtime there
+  mkdir "$W/base"
+  install -m 755 "$SIFCRI_BASE" "$W/base/sifcri"
+  rt=$(dirname "$SIFCRI_BASE")/sifcri-runtime
+  [ ! -e "$rt" ] || install -m 755 "$rt" "$W/base/sifcri-runtime"
+  BASE="sifcri-base=$W/base/sifcri,oci"
 fi
 
 bundle() { # bundle DIR [--rootless]; run as the bundle's owner

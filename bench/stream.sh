@@ -45,6 +45,7 @@ SSOCK=$RUN/sifcri/sifcri.sock
 spid=
 mkdir "$W/bin"
 install -m 755 "$SIFCRI" "$W/bin/sifcri" # a copy: a rebuild during the run does not touch it
+install -m 755 "$(dirname "$SIFCRI")/sifcri-runtime" "$W/bin/sifcri-runtime"
 S=$W/bin/sifcri
 . bench/lib.sh
 

@@ -2,7 +2,7 @@
 # A manual check for pure cgroup v2 hosts (not run by CI: these machines are hybrid):
 # does `sifcri oci run` by an ordinary user apply memory and pids limits in a delegated
 # cgroup v2 subtree, and say plainly that it runs without them elsewhere?
-# Usage, as root, with DIR holding a `sifcri` binary and a static `busybox`:
+# Usage, as root, with DIR holding the `sifcri` and `sifcri-runtime` binaries and a static `busybox`:
 #   bash scripts/check-delegated-cgroup.sh DIR
 # It makes the user sifcri-test if missing, /sys/fs/cgroup/deleg (chowned to it, with
 # the user's shell in deleg/user) and a busybox bundle under /tmp/deleg-test, then
@@ -11,7 +11,7 @@ set -u
 D=$(cd "${1:?usage: check-delegated-cgroup.sh DIR}" && pwd)
 id sifcri-test >/dev/null 2>&1 || useradd -m sifcri-test
 W=/tmp/deleg-test; rm -rf $W; mkdir -p $W/bundle/rootfs/{bin,proc,sys,dev,tmp,etc}
-cp $D/sifcri $W/; cp $D/busybox $W/bundle/rootfs/bin/; for a in sh cat echo sleep; do ln -sf busybox $W/bundle/rootfs/bin/$a; done
+cp $D/sifcri $D/sifcri-runtime $W/; cp $D/busybox $W/bundle/rootfs/bin/; for a in sh cat echo sleep; do ln -sf busybox $W/bundle/rootfs/bin/$a; done
 cat > $W/bundle/config.json <<'J'
 {"ociVersion":"1.0.2","process":{"args":["sh","-c","cat /proc/self/cgroup; ls /sys/fs/cgroup | head -3; sleep 2"],"cwd":"/","env":["PATH=/bin"],"user":{"uid":0,"gid":0}},
  "root":{"path":"rootfs"},"hostname":"d",

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 if [ -n "${SIFCRI_BIN:-}" ]; then
   sifcri=$SIFCRI_BIN
 else
-  cargo build --release --locked --bin sifcri
+  cargo build --release --locked --bin sifcri --bin sifcri-runtime
   sifcri=${CARGO_TARGET_DIR:-$PWD/target}/release/sifcri
 fi
 

@@ -146,6 +146,11 @@ async fn a_root_daemon_runs_a_root_and_a_user_daemon_that_run_pods() {
         "/bin/sifcri",
         &outer_root,
     );
+    copy_with_libs(
+        Path::new(env!("CARGO_BIN_EXE_sifcri-runtime")),
+        "/bin/sifcri-runtime",
+        &outer_root,
+    );
     // dash as /bin/sh: busybox's sh runs its own applets (unshare, setsid) in place of
     // the util-linux tools the daemon's scripts name.
     copy_with_libs(Path::new("/usr/bin/dash"), "/bin/sh", &outer_root);

@@ -121,6 +121,11 @@ fn unprivileged_cli_pull_keeps_image_owners() {
     let dir = image_common::world_dir();
     let bin = dir.path().join("sifcri");
     std::fs::copy(env!("CARGO_BIN_EXE_sifcri"), &bin).unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_sifcri-runtime"),
+        bin.with_file_name("sifcri-runtime"),
+    )
+    .unwrap();
     let root = dir.path().join("store");
     let out = std::process::Command::new("runuser")
         .args(["-u", "sifcri-test", "--"])

@@ -319,6 +319,9 @@ fn unprivileged_user_reads_and_cannot_write_others_files() {
     let bin = dir.path().join("sifcri");
     std::fs::copy(env!("CARGO_BIN_EXE_sifcri"), &bin).unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let runtime = bin.with_file_name("sifcri-runtime");
+    std::fs::copy(env!("CARGO_BIN_EXE_sifcri-runtime"), &runtime).unwrap();
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o755)).unwrap();
     let sif = copy_image(dir.path(), "one-group.sif");
     let as_user = |args: &[&dyn AsRef<std::ffi::OsStr>]| {
         let mut cmd = Command::new("setpriv");

@@ -1,4 +1,6 @@
-//! The `sifcri` binary: parses the command line and hands each verb to `commands`.
+//! `sifcri-runtime`: the whole runtime. `sifcri` (src/main.rs) hands it every command
+//! line but the plain `mount`/`umount` ones; it parses them with clap and hands each verb
+//! to `commands`. The daemon, shims and monitors re-execute this binary (`/proc/self/exe`).
 
 use clap::Parser;
 

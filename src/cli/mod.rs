@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 pub mod bench;
 pub mod ctl;
+pub mod fast;
 pub mod image;
 pub mod mount;
 pub mod oci;
@@ -13,7 +14,7 @@ pub mod sif;
 
 /// A Kubernetes CRI runtime for Singularity/Apptainer SIF images, with or without root.
 #[derive(Debug, Parser)]
-#[command(name = "sifcri", version, about)]
+#[command(name = "sifcri", bin_name = "sifcri", version, about)]
 pub struct Cli {
     /// Log filter (error, warn, info, debug, trace, or a tracing directive); default from SIFCRI_LOG, else warn.
     #[arg(long, global = true)]

@@ -57,7 +57,7 @@ pub struct MountArgs {
 }
 
 /// Parses `--cache-size`: `N` MiB or `NB` bytes.
-fn parse_cache_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_cache_size(s: &str) -> Result<u64, String> {
     let (digits, shift) = match s.strip_suffix('B') {
         Some(bytes) => (bytes, 0),
         None => (s, 20),

@@ -7,7 +7,7 @@ use crate::cli::{Cli, Command};
 mod bench;
 mod ctl;
 mod image;
-mod mount;
+pub mod mount;
 mod oci;
 mod serve;
 mod shim;

@@ -88,6 +88,11 @@ impl Scratch {
         let bin = s.path().join("bin");
         std::fs::create_dir(&bin).unwrap();
         std::fs::copy(env!("CARGO_BIN_EXE_sifcri"), bin.join("sifcri")).unwrap();
+        std::fs::copy(
+            env!("CARGO_BIN_EXE_sifcri-runtime"),
+            bin.join("sifcri-runtime"),
+        )
+        .unwrap();
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
         s
     }

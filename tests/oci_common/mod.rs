@@ -67,6 +67,11 @@ impl Env {
         let root = dir.path();
         std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::copy(env!("CARGO_BIN_EXE_sifcri"), root.join("sifcri")).unwrap();
+        std::fs::copy(
+            env!("CARGO_BIN_EXE_sifcri-runtime"),
+            root.join("sifcri-runtime"),
+        )
+        .unwrap();
         make_rootfs(&root.join("bundle/rootfs"));
         std::fs::create_dir(root.join("state")).unwrap();
         std::fs::create_dir(root.join("out")).unwrap();

@@ -106,6 +106,11 @@ impl UserDaemon {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::create_dir(p.join("bin")).unwrap();
         std::fs::copy(env!("CARGO_BIN_EXE_sifcri"), p.join("bin/sifcri")).unwrap();
+        std::fs::copy(
+            env!("CARGO_BIN_EXE_sifcri-runtime"),
+            p.join("bin/sifcri-runtime"),
+        )
+        .unwrap();
         for sub in ["cni", "run", "data", "logs"] {
             std::fs::create_dir(p.join(sub)).unwrap();
         }
