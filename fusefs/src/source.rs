@@ -101,6 +101,21 @@ impl Source {
         }
     }
 
+    /// The kernel's readahead on the file: off (`false`), each read brings in only the
+    /// pages it asks for; on (`true`, the default), sequential reads are read ahead.
+    /// Opening an image reads a few small pieces far apart, and with readahead on, the
+    /// first ones look sequential and pull in hundreds of KiB around them from disk.
+    /// A hint: errors are ignored.
+    pub fn readahead(&self, on: bool) {
+        use nix::fcntl::{posix_fadvise, PosixFadviseAdvice as A};
+        let advice = if on {
+            A::POSIX_FADV_NORMAL
+        } else {
+            A::POSIX_FADV_RANDOM
+        };
+        let _ = posix_fadvise(&self.file, 0, 0, advice);
+    }
+
     /// Length of the window in bytes.
     pub fn len(&self) -> u64 {
         self.len

@@ -37,6 +37,14 @@ impl ImageSource {
             source,
         };
         let mut file = File::open(path).map_err(read_err)?;
+        // The header and descriptors are a few KiB at the start: no readahead for them
+        // (fusefs::Squashfs::open turns it back on for the data).
+        let _ = nix::fcntl::posix_fadvise(
+            &file,
+            0,
+            0,
+            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_RANDOM,
+        );
         let mut prefix = Vec::with_capacity(crate::sif::PREFIX_LEN);
         (&mut file)
             .take(crate::sif::PREFIX_LEN as u64)
@@ -65,7 +73,12 @@ impl ImageSource {
     }
 
     fn from_sif(file: File, path: &Path, partition: Option<u32>) -> Result<Self, Error> {
-        let sif = Sif::open(path).map_err(|source| Error::Sif {
+        // The same open file (one readahead state), not a second open.
+        let dup = file.try_clone().map_err(|source| Error::ReadImage {
+            path: path.to_owned(),
+            source,
+        })?;
+        let sif = Sif::from_file(dup, path).map_err(|source| Error::Sif {
             path: path.to_owned(),
             source,
         })?;

@@ -43,6 +43,16 @@ impl Sif {
         })
     }
 
+    /// Reads a SIF from `file`, already open for reading (read-only); `path` names it in
+    /// messages.
+    pub fn from_file(file: File, path: &Path) -> Result<Sif, Error> {
+        Self::load(Source::File {
+            file,
+            path: path.to_path_buf(),
+            writable: false,
+        })
+    }
+
     /// Parses a SIF held in memory (read-only).
     pub fn from_bytes(bytes: &[u8]) -> Result<Sif, Error> {
         Self::load(Source::Memory(bytes.to_vec()))

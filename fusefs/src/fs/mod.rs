@@ -76,6 +76,8 @@ impl SquashFuse {
     pub fn with_owners(image: Squashfs, owners: OwnerMap) -> Self {
         let root_ref = InodeRef(image.superblock().root_inode);
         let root_ino = image.root().map(|r| r.ino).unwrap_or(1);
+        // After the root inode: its read does not wait for the prefetch.
+        image.prefetch_tables();
         let exportable = image.superblock().is_exportable();
         Self {
             inner: Arc::new(FsInner {

@@ -39,7 +39,7 @@ use crate::source::Source;
 use metadata::MetaBlock;
 use table::Table;
 
-/// At most this much of the metadata tables is prefetched at open.
+/// At most this much of the metadata tables is prefetched ([`Squashfs::prefetch_tables`]).
 const PREFETCH_MAX: u64 = 64 << 20;
 
 /// The caches of one open image.
@@ -95,6 +95,8 @@ impl std::fmt::Debug for Squashfs {
 impl Squashfs {
     /// Opens the image in `source`, reading only the superblock and table indexes.
     pub fn open(source: Source, cache: CacheConfig) -> Result<Self> {
+        // Exactly the bytes asked for while opening; readahead again for the data.
+        source.readahead(false);
         let sb = Superblock::read(&source)?;
         let compressor = Compressor::from_id(sb.compressor)?;
         let mut inner = Inner {
@@ -107,12 +109,6 @@ impl Squashfs {
             sb,
             source,
         };
-        // Inodes, directories and lookup tables sit together after the data: start
-        // reading them in the background, so a cold walk finds them in the page cache.
-        let tables = inner.sb.bytes_used.saturating_sub(inner.sb.inode_table);
-        inner
-            .source
-            .will_need(inner.sb.inode_table, tables.min(PREFETCH_MAX));
         inner.ids = inner.load_ids()?;
         let sb = &inner.sb;
         if sb.frag_count > 0 && sb.frag_table != superblock::NO_TABLE {
@@ -130,9 +126,22 @@ impl Squashfs {
         if sb.has_xattrs() {
             inner.xattr = Some(xattr::XattrTable::read(&inner.source, sb.xattr_table)?);
         }
+        inner.source.readahead(true);
         Ok(Self {
             inner: Arc::new(inner),
         })
+    }
+
+    /// Starts reading the inode, directory and lookup tables (together after the data,
+    /// up to 64 MiB) into the page cache in the background, so that a cold walk of the
+    /// tree finds them there. For a server, once it has read what its mount needs: a
+    /// read of a page inside the prefetch waits for the whole request.
+    pub fn prefetch_tables(&self) {
+        let sb = &self.inner.sb;
+        let tables = sb.bytes_used.saturating_sub(sb.inode_table);
+        self.inner
+            .source
+            .will_need(sb.inode_table, tables.min(PREFETCH_MAX));
     }
 
     /// The superblock.

@@ -43,7 +43,8 @@ pub struct Superblock {
     pub bytes_used: u64,
     pub(crate) id_table: u64,
     pub(crate) xattr_table: u64,
-    pub(crate) inode_table: u64,
+    /// Where the inode table starts: the metadata tables follow it to `bytes_used`.
+    pub inode_table: u64,
     pub(crate) dir_table: u64,
     pub(crate) frag_table: u64,
     pub(crate) export_table: u64,
