@@ -1,7 +1,7 @@
 //! `sifcri`: the command users run. A small program: `sifcri mount` and `sifcri umount`
 //! of the usual forms ([`sifcri::cli::fast`]) run here; every other command line goes,
 //! unchanged, to `sifcri-runtime` next to this binary (the whole runtime, with the clap
-//! parser). A cold `sifcri mount` then reads 3 MiB of program from disk instead of 18.
+//! parser). A cold `sifcri mount` then reads 1.5 MiB of program from disk instead of 17.
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStringExt;
