@@ -270,6 +270,35 @@ async fn containers_survive_a_daemon_kill_and_restart() {
     remove_pod_leaving_nothing(&mut c, &d, &pod).await;
 }
 
+/// A StartContainer the daemon died in, after it had started the monitor (`shim.pid`
+/// written) but before the record said so, and whose monitor is gone: at the next
+/// start the daemon settles it as a failed start (exited, 128, StartError), as it would
+/// have reported the start's error; the container can be removed.
+#[tokio::test]
+async fn a_start_the_daemon_died_in_is_settled_at_restart() {
+    let Some((mut d, mut c, pod)) = daemon_and_pod("ds").await else {
+        return;
+    };
+    let id = try_create(&mut c, &pod, container_config("ds", "true"))
+        .await
+        .unwrap();
+    d.kill9();
+    // A monitor that ran and is gone without a trace: a pid that no longer exists.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let dir = d.state().join("containers").join(&id);
+    std::fs::write(dir.join("shim.pid"), format!("{pid}\n")).unwrap();
+    d.spawn();
+    let mut c = d.client().await;
+    let s = container_status(&mut c, &id).await;
+    assert_eq!(s.state, cri::ContainerState::ContainerExited as i32);
+    assert_eq!((s.exit_code, s.reason.as_str()), (128, "StartError"));
+    assert!(s.message.contains("daemon stopped"), "{}", s.message);
+    assert!(s.finished_at > 0, "{s:?}");
+    remove_pod_leaving_nothing(&mut c, &d, &pod).await;
+}
+
 #[tokio::test]
 async fn container_bad_input_gets_the_right_codes() {
     let Some((d, mut c, pod)) = daemon_and_pod("bad").await else {
