@@ -475,8 +475,9 @@ async fn exec_joins_the_container_as_its_process() {
     config.linux = with_context(user_1234_bind_only());
     let id = try_run(&mut c, &pod, config).await.unwrap();
     // The exec'd shell and the container's own process, seen from inside: the same
-    // namespaces, cgroups, user and capabilities.
-    let script = "p=$(pidof sleep); cd /proc/self; \
+    // namespaces, cgroups, user and capabilities. (The container's shell may not have
+    // become `sleep` yet when the exec starts: wait for it.)
+    let script = "until p=$(pidof sleep); do sleep 0.02; done; cd /proc/self; \
                   for f in ns/mnt ns/net ns/pid ns/ipc ns/uts ns/user ns/cgroup; do \
                   [ \"$(readlink $f)\" = \"$(readlink /proc/$p/$f)\" ] || echo \"differs: $f\"; done; \
                   cmp -s cgroup /proc/$p/cgroup || echo 'differs: cgroup'; \
