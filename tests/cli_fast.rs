@@ -210,6 +210,14 @@ fn the_small_program_mounts_alone_and_hands_over_the_rest() {
         err.starts_with("sifcri: cannot run ") && err.contains("sifcri-runtime"),
         "{err}"
     );
+    // With SIFCRI_LOG set even a mount goes to sifcri-runtime (its log filter reads it).
+    let out = std::process::Command::new(&alone)
+        .env("SIFCRI_LOG", "debug")
+        .args(["mount".as_ref(), img.as_os_str(), mnt.as_os_str()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    assert!(!mnt.join("f").exists());
 
     // Next to each other (as built), `sifcri` answers what `sifcri-runtime` answers.
     let both = |args: &[&str]| {
